@@ -1,0 +1,393 @@
+"""Admission rules: whether the log accepts an attestation now, and what it adds.
+
+``admit`` is pure: it asks a :class:`~ledger.state.StateView` and returns the rows the
+attestation adds, or raises the coded error of the first rule it breaks. The steps
+are numbered and run in this order, so the same envelope always gets the same error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ledger.attestation import Attestation
+from ledger.encoding import b64decode, parse_timestamp
+from ledger.errors import (
+    CustodyError,
+    KeyInvalidError,
+    MalformedError,
+    OverconsumedError,
+    RefMissingError,
+    ReplayError,
+    RoleError,
+    SignatureError,
+    TimeOrderError,
+)
+from ledger.keys import key_id, verify_signature
+from ledger.state import (
+    FacilityRecord,
+    KeyRecord,
+    KeyRevocation,
+    OutputRecord,
+    PartyRecord,
+    Spend,
+    StateDelta,
+    StateView,
+)
+from ledger.trustroot import TrustRoot
+
+#: Roles that may issue each attestation type (the registrar may act for a party).
+ISSUER_ROLES: dict[str, frozenset[str]] = {
+    "party": frozenset({"registrar"}),
+    "key": frozenset({"registrar", "supplier", "auditor", "importer", "cbp"}),
+    "facility": frozenset({"registrar", "supplier"}),
+    "origin": frozenset({"supplier"}),
+    "transformation": frozenset({"supplier"}),
+    "transfer": frozenset({"supplier", "importer"}),
+    "audit": frozenset({"auditor"}),
+    "certificate": frozenset({"auditor"}),
+    "revocation": frozenset({"registrar", "supplier", "auditor", "importer"}),
+    "shipment": frozenset({"importer"}),
+}
+
+#: How far ahead of the log's clock an issuer's clock may run.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def output_ref(attestation_id: str, position: int) -> str:
+    return f"{attestation_id}#{position}"
+
+
+def _roles(party: str, view: StateView, trust: TrustRoot) -> frozenset[str]:
+    record = view.party(party)
+    roles = record.roles if record is not None else frozenset()
+    if trust.is_root_registrar(party):
+        roles = roles | {"registrar"}
+    return roles
+
+
+def resolve_key(kid: str, view: StateView, trust: TrustRoot) -> KeyRecord | None:
+    """A key admitted by the log, or a registrar key from the trust root."""
+    record = view.key(kid)
+    if record is not None:
+        return record
+    root = trust.registrar_key(kid)
+    if root is None:
+        return None
+    return KeyRecord(kid, root.party, root.public_key, datetime.min.replace(tzinfo=UTC), "")
+
+
+def check_signatures(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> None:
+    """Steps 2-3: every signature verifies with a distinct key valid now; one is the issuer's."""
+    message = att.envelope.signed_bytes()
+    issuer_signed = False
+    for sig in att.envelope.signatures:
+        key = resolve_key(sig.keyid, view, trust)
+        if key is None:
+            raise KeyInvalidError(
+                f"signature by unknown key {sig.keyid}: no party entry admits it",
+                attestation=att.id,
+            )
+        if not verify_signature(key.public_key, message, sig.sig):
+            raise SignatureError(
+                f"signature by {sig.keyid} does not verify over the payload", attestation=att.id
+            )
+        if key.valid_from > now:
+            raise KeyInvalidError(
+                f"key {sig.keyid} of {key.party} is not valid before {key.valid_from.isoformat()}",
+                attestation=att.id,
+            )
+        revoked = view.key_revoked_at(sig.keyid)
+        if revoked is not None and revoked <= now:
+            raise KeyInvalidError(
+                f"key {sig.keyid} of {key.party} was revoked effective {revoked.isoformat()}",
+                attestation=att.id,
+            )
+        if key.party == att.issuer:
+            issuer_signed = True
+    if not issuer_signed:
+        raise KeyInvalidError(
+            f"no signature by a key of the issuer {att.issuer}", attestation=att.id
+        )
+
+
+def admit(att: Attestation, view: StateView, trust: TrustRoot, *, now: datetime) -> StateDelta:
+    """Judge ``att`` against the state as of ``now``; return its rows or raise."""
+    # 1. replay: the same payload bytes are already in the log
+    if view.attestation(att.id) is not None:
+        raise ReplayError(f"attestation {att.id} is already in the log", attestation=att.id)
+    # 2-3. signatures and keys
+    check_signatures(att, view, trust, now)
+    # 4. time: nothing is issued in the future
+    if att.issued_at > now + CLOCK_SKEW:
+        raise TimeOrderError(
+            f"issued_at {att.issued_at.isoformat()} is in the future", attestation=att.id
+        )
+    # 5. role
+    roles = _roles(att.issuer, view, trust)
+    allowed = ISSUER_ROLES[att.type]
+    if not roles & allowed:
+        raise RoleError(
+            f"{att.issuer} holds roles {sorted(roles) or 'none'}; a {att.type} attestation "
+            f"needs one of {sorted(allowed)}",
+            attestation=att.id,
+        )
+    # 6. the type's own references, custody and amounts
+    return _RULES[att.type](att, view, trust, now)
+
+
+# -- per-type rules ---------------------------------------------------------------------
+
+
+def _party(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    body = att.body
+    delta = StateDelta()
+    delta.parties.append(
+        PartyRecord(
+            party_id=body["party_id"],
+            legal_name=body["legal_name"],
+            country=body["country"],
+            roles=frozenset(body["roles"]),
+            aliases=tuple(body.get("aliases", ())),
+            attestation=att.id,
+        )
+    )
+    for i, key in enumerate(body["keys"]):
+        public = b64decode(key["public_key"], what=f"keys[{i}].public_key", length=32)
+        if key_id(public) != key["key_id"]:
+            raise KeyInvalidError(
+                f"keys[{i}].key_id is not the id of its public key", attestation=att.id
+            )
+        existing = view.key(key["key_id"])
+        if existing is not None:
+            if existing.party != body["party_id"]:
+                raise KeyInvalidError(
+                    f"key {key['key_id']} already belongs to {existing.party}", attestation=att.id
+                )
+            continue
+        valid_from = max(parse_timestamp(key["valid_from"], what="valid_from"), now)
+        delta.keys.append(KeyRecord(key["key_id"], body["party_id"], public, valid_from, att.id))
+    return delta
+
+
+def _key(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    body = att.body
+    party = body["party"]
+    if view.party(party) is None:
+        raise RefMissingError(f"party {party} is not admitted", attestation=att.id)
+    if att.issuer != party and "registrar" not in _roles(att.issuer, view, trust):
+        raise RoleError(
+            f"only {party} itself or a registrar may change its keys", attestation=att.id
+        )
+    effective = parse_timestamp(body["effective_at"], what="effective_at")
+    delta = StateDelta()
+    if body["action"] == "add":
+        public = b64decode(body["public_key"], what="public_key", length=32)
+        if key_id(public) != body["key_id"]:
+            raise KeyInvalidError("key_id is not the id of public_key", attestation=att.id)
+        if view.key(body["key_id"]) is not None:
+            raise KeyInvalidError(f"key {body['key_id']} is already admitted", attestation=att.id)
+        delta.keys.append(KeyRecord(body["key_id"], party, public, max(effective, now), att.id))
+    else:
+        key = view.key(body["key_id"])
+        if key is None or key.party != party:
+            raise RefMissingError(
+                f"key {body['key_id']} is not a key of {party}", attestation=att.id
+            )
+        delta.key_revocations.append(KeyRevocation(body["key_id"], effective, att.id))
+    return delta
+
+
+def _facility(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    body = att.body
+    operator = body["operator"]
+    if view.party(operator) is None:
+        raise RefMissingError(f"operator {operator} is not an admitted party", attestation=att.id)
+    if att.issuer != operator and "registrar" not in _roles(att.issuer, view, trust):
+        raise RoleError(
+            f"a facility is declared by its operator {operator} or a registrar",
+            attestation=att.id,
+        )
+    existing = view.facility(body["facility_id"])
+    if existing is not None and existing.operator != operator:
+        raise CustodyError(
+            f"facility {body['facility_id']} is operated by {existing.operator}",
+            attestation=att.id,
+        )
+    return StateDelta(
+        facilities=[
+            FacilityRecord(
+                body["facility_id"],
+                body["name"],
+                operator,
+                body["country"],
+                body.get("region"),
+                att.id,
+            )
+        ]
+    )
+
+
+def _operated_facility(att: Attestation, view: StateView) -> None:
+    facility = view.facility(att.body["facility"])
+    if facility is None:
+        raise RefMissingError(
+            f"facility {att.body['facility']} is not declared", attestation=att.id
+        )
+    if facility.operator != att.issuer:
+        raise CustodyError(
+            f"facility {facility.facility_id} is operated by {facility.operator}, "
+            f"not by the issuer {att.issuer}",
+            attestation=att.id,
+        )
+
+
+def _consume(att: Attestation, view: StateView, inputs: Iterable[dict[str, Any]]) -> list[Spend]:
+    spends: list[Spend] = []
+    seen: set[str] = set()
+    for i, item in enumerate(inputs):
+        ref, amount = item["ref"], Decimal(item["amount"])
+        if ref in seen:
+            raise MalformedError(f"inputs[{i}] repeats {ref}", attestation=att.id)
+        seen.add(ref)
+        if amount <= 0:
+            raise MalformedError(f"inputs[{i}].amount must be positive", attestation=att.id)
+        output = view.output(ref)
+        if output is None:
+            raise RefMissingError(f"inputs[{i}] refers to no output: {ref}", attestation=att.id)
+        if output.holder != att.issuer:
+            raise CustodyError(
+                f"inputs[{i}] ({output.lot}) is held by {output.holder}, not by {att.issuer}",
+                attestation=att.id,
+            )
+        remaining = output.amount - view.consumed(ref)
+        if amount > remaining:
+            raise OverconsumedError(
+                f"inputs[{i}] takes {amount} {output.unit} of {output.lot} but only "
+                f"{remaining} {output.unit} remain",
+                attestation=att.id,
+            )
+        spends.append(Spend(ref, att.id, amount))
+    return spends
+
+
+def _outputs(att: Attestation, holder: str) -> list[OutputRecord]:
+    out = []
+    for i, item in enumerate(att.body["outputs"]):
+        mass = item.get("mass_kg")
+        out.append(
+            OutputRecord(
+                ref=output_ref(att.id, i),
+                attestation=att.id,
+                position=i,
+                holder=holder,
+                amount=Decimal(item["quantity"]["amount"]),
+                unit=item["quantity"]["unit"],
+                mass_kg=Decimal(mass) if mass is not None else None,
+                material=item["material"]["name"],
+                lot=item["lot"],
+            )
+        )
+    return out
+
+
+def _event_not_future(att: Attestation, now: datetime) -> None:
+    when = att.body.get("event_time")
+    if when is not None and parse_timestamp(when, what="event_time") > now + CLOCK_SKEW:
+        raise TimeOrderError(f"event_time {when} is in the future", attestation=att.id)
+
+
+def _origin(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    _operated_facility(att, view)
+    return StateDelta(outputs=_outputs(att, att.issuer))
+
+
+def _transformation(
+    att: Attestation, view: StateView, trust: TrustRoot, now: datetime
+) -> StateDelta:
+    _operated_facility(att, view)
+    _event_not_future(att, now)
+    return StateDelta(
+        spends=_consume(att, view, att.body["inputs"]), outputs=_outputs(att, att.issuer)
+    )
+
+
+def _transfer(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    body = att.body
+    if body["from"] != att.issuer:
+        raise CustodyError(
+            f"a transfer is issued by its seller; from is {body['from']}, issuer is {att.issuer}",
+            attestation=att.id,
+        )
+    if view.party(body["to"]) is None:
+        raise RefMissingError(f"buyer {body['to']} is not an admitted party", attestation=att.id)
+    _event_not_future(att, now)
+    return StateDelta(spends=_consume(att, view, body["inputs"]), outputs=_outputs(att, body["to"]))
+
+
+def _facility_exists(att: Attestation, view: StateView) -> None:
+    if view.facility(att.body["facility"]) is None:
+        raise RefMissingError(
+            f"facility {att.body['facility']} is not declared", attestation=att.id
+        )
+
+
+def _audit(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    _facility_exists(att, view)
+    return StateDelta()
+
+
+def _certificate(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    _facility_exists(att, view)
+    for audit_id in att.body["audits"]:
+        record = view.attestation(audit_id)
+        if record is None or record.type != "audit":
+            raise RefMissingError(f"audit {audit_id} is not in the log", attestation=att.id)
+    return StateDelta()
+
+
+def _revocation(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    target = view.attestation(att.body["target"])
+    if target is None:
+        raise RefMissingError(f"target {att.body['target']} is not in the log", attestation=att.id)
+    if target.issuer != att.issuer and "registrar" not in _roles(att.issuer, view, trust):
+        raise RoleError(
+            f"only the issuer of the target ({target.issuer}) or a registrar may revoke it",
+            attestation=att.id,
+        )
+    return StateDelta()
+
+
+def _shipment(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
+    body = att.body
+    existing = view.shipment_by_entry(body["entry_number"])
+    if existing is not None:
+        raise ReplayError(
+            f"entry number {body['entry_number']} is already declared by {existing}",
+            attestation=att.id,
+        )
+    for role in ("exporter", "manufacturer"):
+        if view.party(body[role]) is None:
+            raise RefMissingError(
+                f"{role} {body[role]} is not an admitted party", attestation=att.id
+            )
+    return StateDelta(
+        spends=_consume(att, view, body["inputs"]),
+        shipments=[(body["entry_number"], att.id)],
+    )
+
+
+_RULES = {
+    "party": _party,
+    "key": _key,
+    "facility": _facility,
+    "origin": _origin,
+    "transformation": _transformation,
+    "transfer": _transfer,
+    "audit": _audit,
+    "certificate": _certificate,
+    "revocation": _revocation,
+    "shipment": _shipment,
+}

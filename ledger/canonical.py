@@ -1,0 +1,122 @@
+"""Canonical JSON (RFC 8785, JCS) and strict JSON parsing of untrusted bytes.
+
+Signed bytes are JCS bytes. Parsing refuses what JCS or a careful verifier would not
+accept from outside: duplicate keys, NaN and infinities, invalid UTF-8, excessive size
+or nesting. Every failure becomes a coded :class:`~ledger.errors.LedgerError`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from ledger.errors import MalformedError, TooLargeError
+
+MAX_JSON_BYTES = 1 << 20  # 1 MiB: no single envelope or body needs more
+MAX_DEPTH = 32
+MAX_INT = 2**53 - 1  # I-JSON: integers beyond this are not interoperable
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Return the RFC 8785 canonical encoding of ``value``."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as e:
+        raise MalformedError(f"value cannot be canonicalised: {e}") from e
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise MalformedError(f"duplicate key {key!r} in JSON object")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedError(f"JSON constant {name} is not allowed")
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > 20:
+        raise MalformedError("integer in JSON is too long")
+    value = int(text)
+    if abs(value) > MAX_INT:
+        raise MalformedError(f"integer {text} exceeds the interoperable range (2^53-1)")
+    return value
+
+
+def _check_depth(value: Any, limit: int) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise MalformedError(f"JSON nests deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def parse_json(
+    data: bytes | str, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH
+) -> Any:
+    """Parse untrusted JSON strictly; raise a coded error for anything doubtful."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogatepass")
+    if len(data) > max_bytes:
+        raise TooLargeError(f"JSON document is {len(data)} bytes; the limit is {max_bytes}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise MalformedError(f"JSON is not valid UTF-8 at byte {e.start}") from e
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+        )
+    except json.JSONDecodeError as e:
+        raise MalformedError(f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    except RecursionError as e:
+        raise MalformedError(f"JSON nests deeper than {max_depth} levels") from e
+    _check_depth(value, max_depth)
+    _check_strings(value)
+    return value
+
+
+def _check_strings(value: Any) -> None:
+    """Refuse lone surrogates, which JSON escapes allow but UTF-8 cannot carry."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(key)
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise MalformedError("JSON string contains a lone surrogate escape") from e
+
+
+def parse_canonical(data: bytes, *, what: str = "payload", max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Parse bytes that must already be in canonical (JCS) form, and return the value."""
+    value = parse_json(data, max_bytes=max_bytes)
+    if canonical_bytes(value) != data:
+        raise MalformedError(f"{what} is not RFC 8785 canonical JSON")
+    return value

@@ -1,0 +1,5 @@
+"""The ``lotchain`` command line."""
+
+from ledger.cli.main import main
+
+__all__ = ["main"]

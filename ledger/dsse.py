@@ -1,0 +1,124 @@
+"""DSSE envelopes: the one place that defines which bytes are signed.
+
+A signature covers ``PAE(payloadType, payload)`` exactly as the DSSE protocol defines.
+The envelope's identity is the SHA-256 of its RFC 8785 bytes; the payload bytes inside
+are kept exactly as received and never re-serialised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.canonical import canonical_bytes, parse_json
+from ledger.encoding import b64decode, b64encode, sha256_id
+from ledger.errors import MalformedError, TooLargeError
+from ledger.keys import Signer
+
+PAYLOAD_TYPE = "application/vnd.lotchain.attestation.v1+json"
+MAX_ENVELOPE_BYTES = 1 << 20
+MAX_PAYLOAD_BYTES = 768 * 1024
+MAX_SIGNATURES = 8
+_KEY_ID = re.compile(r"ed25519:[0-9a-f]{64}")
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 Pre-Authentication Encoding."""
+    type_bytes = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %b %d %b" % (len(type_bytes), type_bytes, len(payload), payload)
+
+
+@dataclass(frozen=True)
+class Signature:
+    keyid: str
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed DSSE envelope; ``canonical`` is what the log stores and hashes."""
+
+    payload_type: str
+    payload: bytes
+    signatures: tuple[Signature, ...]
+    canonical: bytes
+
+    @property
+    def digest(self) -> str:
+        """``sha256:<hex>`` of the canonical envelope bytes (the leaf's ``envelope``)."""
+        return sha256_id(self.canonical)
+
+    def signed_bytes(self) -> bytes:
+        return pae(self.payload_type, self.payload)
+
+    def to_json(self) -> dict[str, Any]:
+        return _envelope_json(self.payload_type, self.payload, self.signatures)
+
+
+def _envelope_json(
+    payload_type: str, payload: bytes, signatures: Sequence[Signature]
+) -> dict[str, Any]:
+    return {
+        "payloadType": payload_type,
+        "payload": b64encode(payload),
+        "signatures": [{"keyid": s.keyid, "sig": b64encode(s.sig)} for s in signatures],
+    }
+
+
+def sign_envelope(payload: bytes, signers: Sequence[Signer]) -> Envelope:
+    """Sign ``payload`` with every signer (co-signing) and return the envelope."""
+    if not signers:
+        raise MalformedError("an envelope needs at least one signer")
+    message = pae(PAYLOAD_TYPE, payload)
+    sigs = tuple(Signature(s.key_id, s.sign(message)) for s in signers)
+    canonical = canonical_bytes(_envelope_json(PAYLOAD_TYPE, payload, sigs))
+    return Envelope(PAYLOAD_TYPE, payload, sigs, canonical)
+
+
+def cosign(envelope: Envelope, signer: Signer) -> Envelope:
+    """Add one more signature (a buyer co-signing a transfer, say)."""
+    if any(s.keyid == signer.key_id for s in envelope.signatures):
+        raise MalformedError(f"the envelope is already signed by {signer.key_id}")
+    sigs = (*envelope.signatures, Signature(signer.key_id, signer.sign(envelope.signed_bytes())))
+    canonical = canonical_bytes(_envelope_json(envelope.payload_type, envelope.payload, sigs))
+    return Envelope(envelope.payload_type, envelope.payload, sigs, canonical)
+
+
+def parse_envelope(data: bytes | dict[str, Any]) -> Envelope:
+    """Parse an envelope from untrusted JSON bytes (or an already parsed object)."""
+    if isinstance(data, (bytes, bytearray)):
+        if len(data) > MAX_ENVELOPE_BYTES:
+            raise TooLargeError(f"envelope is {len(data)} bytes; the limit is {MAX_ENVELOPE_BYTES}")
+        obj = parse_json(bytes(data), max_bytes=MAX_ENVELOPE_BYTES)
+    else:
+        obj = data
+    if not isinstance(obj, dict):
+        raise MalformedError("an envelope must be a JSON object")
+    extra = set(obj) - {"payloadType", "payload", "signatures"}
+    if extra:
+        raise MalformedError(f"unknown envelope fields: {', '.join(sorted(extra))}")
+    payload_type = obj.get("payloadType")
+    if payload_type != PAYLOAD_TYPE:
+        raise MalformedError(f"payloadType must be {PAYLOAD_TYPE!r}")
+    payload = b64decode(obj.get("payload"), what="payload")
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise TooLargeError(f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    raw_sigs = obj.get("signatures")
+    if not isinstance(raw_sigs, list) or not raw_sigs:
+        raise MalformedError("signatures must be a non-empty list")
+    if len(raw_sigs) > MAX_SIGNATURES:
+        raise TooLargeError(f"at most {MAX_SIGNATURES} signatures are allowed")
+    sigs: list[Signature] = []
+    for i, raw in enumerate(raw_sigs):
+        if not isinstance(raw, dict) or set(raw) != {"keyid", "sig"}:
+            raise MalformedError(f"signatures[{i}] must be an object with keyid and sig only")
+        keyid = raw["keyid"]
+        if not isinstance(keyid, str) or not _KEY_ID.fullmatch(keyid):
+            raise MalformedError(f"signatures[{i}].keyid must be ed25519:<64 hex>")
+        sigs.append(Signature(keyid, b64decode(raw["sig"], what=f"signatures[{i}].sig", length=64)))
+    if len({s.keyid for s in sigs}) != len(sigs):
+        raise MalformedError("an envelope may carry one signature per key")
+    canonical = canonical_bytes(_envelope_json(PAYLOAD_TYPE, payload, sigs))
+    return Envelope(PAYLOAD_TYPE, payload, tuple(sigs), canonical)

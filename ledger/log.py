@@ -1,0 +1,227 @@
+"""The ledger: admission, the hash-chained Merkle log, checkpoints, proofs, receipts.
+
+``Ledger`` is the one write path. It parses and checks envelopes before taking the
+write lock (signature checks are the costly part), then, holding it, judges each
+entry against the state plus the entries before it in the same batch, builds leaves,
+Merkle nodes and a signed checkpoint, and commits them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger import merkle
+from ledger.admission import admit
+from ledger.attestation import Attestation, parse_attestation
+from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.dsse import Envelope
+from ledger.encoding import b64encode
+from ledger.errors import LedgerError, MalformedError, NotFoundError, TooLargeError
+from ledger.keys import Signer
+from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
+from ledger.state import AttestationRecord, Overlay
+from ledger.storage.base import AppendBatch, PendingEntry, Store, StoredCheckpoint, StoredEntry
+from ledger.trustroot import TrustRoot
+
+MAX_BATCH = 1000
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an append returns: enough to prove the entry is in the log, offline."""
+
+    attestation: str
+    index: int
+    leaf: bytes
+    checkpoint: bytes
+    inclusion: merkle.InclusionProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attestation": self.attestation,
+            "index": self.index,
+            "leaf": b64encode(self.leaf),
+            "checkpoint": self.checkpoint.decode("utf-8"),
+            "inclusion": self.inclusion.to_json(),
+        }
+
+
+class _Nodes:
+    """Stored nodes plus those of a batch being written (a NodeReader)."""
+
+    def __init__(self, store: Store, extra: Mapping[merkle.NodeKey, bytes]) -> None:
+        self.store = store
+        self.extra = extra
+
+    def get_nodes(self, keys: Sequence[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
+        found = {k: self.extra[k] for k in keys if k in self.extra}
+        rest = [k for k in keys if k not in found]
+        if rest:
+            found.update(self.store.get_nodes(rest))
+        return found
+
+
+class Ledger:
+    """The append-only log of attestations over a :class:`Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        trust: TrustRoot,
+        log_signer: Signer | None = None,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.trust = trust
+        self.log_signer = log_signer
+        self.clock = clock
+        self.origin = trust.log_origin
+
+    # -- writing -----------------------------------------------------------------------
+
+    def append(self, envelope: Envelope | bytes | dict[str, Any]) -> Receipt:
+        """Append one envelope; raise the coded error of the first rule it breaks."""
+        result = self.append_batch([envelope])[0]
+        if isinstance(result, LedgerError):
+            raise result
+        return result
+
+    def append_batch(
+        self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]
+    ) -> list[Receipt | LedgerError]:
+        """Append many envelopes in one commit; each is accepted or refused on its own."""
+        if self.log_signer is None:
+            raise MalformedError("this ledger was opened read-only (no log key)")
+        if len(envelopes) > MAX_BATCH:
+            raise TooLargeError(f"a batch holds at most {MAX_BATCH} envelopes")
+        results: list[Receipt | LedgerError | None] = [None] * len(envelopes)
+        parsed: list[tuple[int, Attestation]] = []
+        for i, env in enumerate(envelopes):
+            try:
+                parsed.append((i, parse_attestation(env)))
+            except LedgerError as e:
+                results[i] = e
+        accepted: list[tuple[int, PendingEntry]] = []
+        with self.store.writer():
+            head = self.store.head()
+            size = 0 if head is None else head.size
+            prev_hash, last_time = self._tail(size)
+            now = max(self.clock(), last_time) if last_time else self.clock()
+            overlay = Overlay(self.store)
+            for i, att in parsed:
+                try:
+                    delta = admit(att, overlay, self.trust, now=now)
+                except LedgerError as e:
+                    results[i] = e
+                    continue
+                index = size + len(accepted)
+                leaf = Leaf(index, now, att.issuer, att.id, att.envelope.digest, prev_hash)
+                leaf_bytes = leaf.to_bytes()
+                leaf_hash = merkle.leaf_hash(leaf_bytes)
+                entry = StoredEntry(
+                    index,
+                    att.id,
+                    att.type,
+                    att.issuer,
+                    now,
+                    leaf_bytes,
+                    leaf_hash,
+                    att.envelope.canonical,
+                )
+                overlay.add(AttestationRecord(att.id, index, att.type, att.issuer), delta)
+                accepted.append((i, PendingEntry(entry, delta)))
+                prev_hash = leaf_hash.hex()
+            if not accepted:
+                return [r for r in results if r is not None]
+            leaf_hashes = [p.entry.leaf_hash for _, p in accepted]
+            new_nodes = merkle.nodes_to_store_batch(size, leaf_hashes, self.store)
+            reader = _Nodes(self.store, dict(new_nodes))
+            new_size = size + len(accepted)
+            root = merkle.root_hash(new_size, reader)
+            checkpoint = sign_checkpoint(self.origin, new_size, root, self.log_signer.signing_key)
+            self.store.append(
+                AppendBatch(
+                    [p for _, p in accepted],
+                    new_nodes,
+                    StoredCheckpoint(new_size, root, checkpoint.note),
+                )
+            )
+            for i, pending in accepted:
+                proof = merkle.inclusion_proof(pending.entry.index, new_size, reader)
+                results[i] = Receipt(
+                    pending.entry.attestation_id,
+                    pending.entry.index,
+                    pending.entry.leaf,
+                    checkpoint.note,
+                    merkle.InclusionProof(
+                        pending.entry.index, new_size, pending.entry.leaf_hash, tuple(proof)
+                    ),
+                )
+        return [r for r in results if r is not None]
+
+    def _tail(self, size: int) -> tuple[str, datetime | None]:
+        if size == 0:
+            return ZERO_HASH, None
+        last = self.store.get(size - 1)
+        return last.leaf_hash.hex(), parse_leaf(last.leaf).integrated_at
+
+    # -- reading -----------------------------------------------------------------------
+
+    def size(self) -> int:
+        head = self.store.head()
+        return 0 if head is None else head.size
+
+    def checkpoint(self) -> Checkpoint:
+        """The latest signed checkpoint, verified against the trust root's log key."""
+        head = self.store.head()
+        if head is None:
+            raise NotFoundError("the log is empty: no checkpoint has been signed yet")
+        return verify_checkpoint(head.note, self.trust.log_vkey)
+
+    def entry(self, ref: str | int) -> StoredEntry:
+        """An entry by index, or by attestation id."""
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            return self.store.get(int(ref))
+        found = self.store.find(ref)
+        if found is None:
+            raise NotFoundError(f"no attestation {ref} in the log")
+        return found
+
+    def _tree_size(self, tree_size: int | None) -> int:
+        size = self.size()
+        if tree_size is None:
+            return size
+        if tree_size < 1 or tree_size > size:
+            raise MalformedError(f"tree_size must be between 1 and the log size {size}")
+        if self.store.checkpoint(tree_size) is None:
+            raise NotFoundError(f"the log signed no checkpoint at size {tree_size}")
+        return tree_size
+
+    def inclusion_proof(
+        self, ref: str | int, tree_size: int | None = None
+    ) -> merkle.InclusionProof:
+        entry = self.entry(ref)
+        size = self._tree_size(tree_size)
+        if entry.index >= size:
+            raise MalformedError(f"entry {entry.index} is not in a tree of size {size}")
+        hashes = merkle.inclusion_proof(entry.index, size, self.store)
+        return merkle.InclusionProof(entry.index, size, entry.leaf_hash, tuple(hashes))
+
+    def consistency_proof(
+        self, old_size: int, new_size: int | None = None
+    ) -> merkle.ConsistencyProof:
+        new = self._tree_size(new_size)
+        if old_size < 1 or old_size > new:
+            raise MalformedError(f"old size must be between 1 and {new}")
+        hashes = merkle.consistency_proof(old_size, new, self.store)
+        return merkle.ConsistencyProof(old_size, new, tuple(hashes))

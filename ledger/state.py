@@ -1,0 +1,181 @@
+"""Ledger state derived from the log: parties, keys, facilities, outputs and spends.
+
+State is insert-only, like the log it derives from: a revocation is a new row, a
+consumption is a new row, and an output never changes holder (a transfer consumes it
+and creates a new output held by the buyer). ``StateView`` is the read side the
+admission rules need; storage implements it, and :class:`Overlay` layers a pending
+batch on top so a batch is judged entry by entry exactly as single appends would be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PartyRecord:
+    party_id: str
+    legal_name: str
+    country: str
+    roles: frozenset[str]
+    aliases: tuple[str, ...]
+    attestation: str
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    key_id: str
+    party: str
+    public_key: bytes
+    valid_from: datetime
+    attestation: str
+
+
+@dataclass(frozen=True)
+class KeyRevocation:
+    key_id: str
+    effective_at: datetime
+    attestation: str
+
+
+@dataclass(frozen=True)
+class FacilityRecord:
+    facility_id: str
+    name: str
+    operator: str
+    country: str
+    region: str | None
+    attestation: str
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    ref: str
+    attestation: str
+    position: int
+    holder: str
+    amount: Decimal
+    unit: str
+    mass_kg: Decimal | None
+    material: str
+    lot: str
+
+
+@dataclass(frozen=True)
+class Spend:
+    ref: str
+    consumer: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class AttestationRecord:
+    """What the log index says of an attestation: enough for admission rules."""
+
+    id: str
+    index: int
+    type: str
+    issuer: str
+
+
+@dataclass
+class StateDelta:
+    """Rows one accepted attestation adds to the state."""
+
+    parties: list[PartyRecord] = field(default_factory=list)
+    keys: list[KeyRecord] = field(default_factory=list)
+    key_revocations: list[KeyRevocation] = field(default_factory=list)
+    facilities: list[FacilityRecord] = field(default_factory=list)
+    outputs: list[OutputRecord] = field(default_factory=list)
+    spends: list[Spend] = field(default_factory=list)
+    shipments: list[tuple[str, str]] = field(default_factory=list)  # (entry number, id)
+
+
+class StateView(Protocol):
+    """Read-only questions the admission rules ask of the current state."""
+
+    def attestation(self, attestation_id: str) -> AttestationRecord | None: ...
+
+    def party(self, party_id: str) -> PartyRecord | None: ...
+
+    def key(self, key_id: str) -> KeyRecord | None: ...
+
+    def key_revoked_at(self, key_id: str) -> datetime | None: ...
+
+    def facility(self, facility_id: str) -> FacilityRecord | None: ...
+
+    def output(self, ref: str) -> OutputRecord | None: ...
+
+    def consumed(self, ref: str) -> Decimal: ...
+
+    def shipment_by_entry(self, entry_number: str) -> str | None: ...
+
+
+class Overlay:
+    """A ``StateView`` of a base view plus the deltas of a batch not yet committed."""
+
+    def __init__(self, base: StateView) -> None:
+        self.base = base
+        self._attestations: dict[str, AttestationRecord] = {}
+        self._parties: dict[str, PartyRecord] = {}
+        self._keys: dict[str, KeyRecord] = {}
+        self._revoked: dict[str, datetime] = {}
+        self._facilities: dict[str, FacilityRecord] = {}
+        self._outputs: dict[str, OutputRecord] = {}
+        self._consumed: dict[str, Decimal] = {}
+        self._shipments: dict[str, str] = {}
+
+    def add(self, record: AttestationRecord, delta: StateDelta) -> None:
+        self._attestations[record.id] = record
+        for p in delta.parties:
+            self._parties[p.party_id] = p
+        for k in delta.keys:
+            self._keys[k.key_id] = k
+        for r in delta.key_revocations:
+            current = self.key_revoked_at(r.key_id)
+            self._revoked[r.key_id] = (
+                r.effective_at if current is None else min(current, r.effective_at)
+            )
+        for f in delta.facilities:
+            self._facilities[f.facility_id] = f
+        for o in delta.outputs:
+            self._outputs[o.ref] = o
+        for s in delta.spends:
+            self._consumed[s.ref] = self.consumed(s.ref) + s.amount
+        for entry_number, att_id in delta.shipments:
+            self._shipments[entry_number] = att_id
+
+    def attestation(self, attestation_id: str) -> AttestationRecord | None:
+        found = self._attestations.get(attestation_id)
+        return found if found is not None else self.base.attestation(attestation_id)
+
+    def party(self, party_id: str) -> PartyRecord | None:
+        found = self._parties.get(party_id)
+        return found if found is not None else self.base.party(party_id)
+
+    def key(self, key_id: str) -> KeyRecord | None:
+        found = self._keys.get(key_id)
+        return found if found is not None else self.base.key(key_id)
+
+    def key_revoked_at(self, key_id: str) -> datetime | None:
+        found = self._revoked.get(key_id)
+        return found if found is not None else self.base.key_revoked_at(key_id)
+
+    def facility(self, facility_id: str) -> FacilityRecord | None:
+        found = self._facilities.get(facility_id)
+        return found if found is not None else self.base.facility(facility_id)
+
+    def output(self, ref: str) -> OutputRecord | None:
+        found = self._outputs.get(ref)
+        return found if found is not None else self.base.output(ref)
+
+    def consumed(self, ref: str) -> Decimal:
+        found = self._consumed.get(ref)
+        return found if found is not None else self.base.consumed(ref)
+
+    def shipment_by_entry(self, entry_number: str) -> str | None:
+        found = self._shipments.get(entry_number)
+        return found if found is not None else self.base.shipment_by_entry(entry_number)

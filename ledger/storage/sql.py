@@ -1,0 +1,521 @@
+"""The peewee store: SQLite by default (WAL, durable commits), PostgreSQL by URL.
+
+Every table is insert-only, enforced by triggers in the database itself, so neither a
+bug nor a careless operator can update or delete a row through SQL without dropping
+the triggers first (which ``lotchain audit`` would then expose through the hashes).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import peewee as pw
+
+from ledger.encoding import format_timestamp, parse_timestamp
+from ledger.errors import ConfigError, LogChainError, NotFoundError, StorageError
+from ledger.merkle import NodeKey
+from ledger.state import (
+    AttestationRecord,
+    FacilityRecord,
+    KeyRecord,
+    OutputRecord,
+    PartyRecord,
+)
+from ledger.storage.base import AppendBatch, StoredCheckpoint, StoredEntry
+
+SCHEMA_VERSION = 1
+MAX_RANGE = 1000
+
+
+def _models(db: pw.Database) -> dict[str, Any]:
+    """Model classes bound to one database, so several stores can live in one process."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+            legacy_table_names = False
+
+    class Meta_(Base):
+        key = pw.TextField(primary_key=True)
+        value = pw.TextField()
+
+        class Meta:
+            table_name = "meta"
+
+    class Entry(Base):
+        idx = pw.BigIntegerField(primary_key=True)
+        attestation_id = pw.TextField(unique=True)
+        type = pw.TextField(index=True)
+        issuer = pw.TextField(index=True)
+        integrated_at = pw.TextField()
+        leaf = pw.BlobField()
+        leaf_hash = pw.BlobField()
+        envelope = pw.BlobField()
+
+    class Node(Base):
+        level = pw.IntegerField()
+        idx = pw.BigIntegerField()
+        hash = pw.BlobField()
+
+        class Meta:
+            primary_key = pw.CompositeKey("level", "idx")
+
+    class Checkpoint(Base):
+        size = pw.BigIntegerField(primary_key=True)
+        root = pw.BlobField()
+        note = pw.BlobField()
+
+    class PartyVersion(Base):
+        entry_idx = pw.BigIntegerField()
+        party_id = pw.TextField(index=True)
+        legal_name = pw.TextField()
+        country = pw.TextField()
+        roles = pw.TextField()
+        aliases = pw.TextField()
+        attestation = pw.TextField()
+
+    class Key(Base):
+        key_id = pw.TextField(primary_key=True)
+        party = pw.TextField(index=True)
+        public_key = pw.BlobField()
+        valid_from = pw.TextField()
+        attestation = pw.TextField()
+
+    class KeyRevocation(Base):
+        key_id = pw.TextField(index=True)
+        effective_at = pw.TextField()
+        attestation = pw.TextField()
+
+    class FacilityVersion(Base):
+        entry_idx = pw.BigIntegerField()
+        facility_id = pw.TextField(index=True)
+        name = pw.TextField()
+        operator = pw.TextField()
+        country = pw.TextField()
+        region = pw.TextField(null=True)
+        attestation = pw.TextField()
+
+    class Output(Base):
+        ref = pw.TextField(primary_key=True)
+        attestation = pw.TextField(index=True)
+        position = pw.IntegerField()
+        holder = pw.TextField(index=True)
+        amount = pw.TextField()
+        unit = pw.TextField()
+        mass_kg = pw.TextField(null=True)
+        material = pw.TextField()
+        lot = pw.TextField()
+
+    class Spend(Base):
+        ref = pw.TextField(index=True)
+        consumer = pw.TextField(index=True)
+        amount = pw.TextField()
+
+    class Shipment(Base):
+        entry_number = pw.TextField(primary_key=True)
+        attestation = pw.TextField(unique=True)
+
+    return {
+        "meta": Meta_,
+        "entry": Entry,
+        "node": Node,
+        "checkpoint": Checkpoint,
+        "party_version": PartyVersion,
+        "key": Key,
+        "key_revocation": KeyRevocation,
+        "facility_version": FacilityVersion,
+        "output": Output,
+        "spend": Spend,
+        "shipment": Shipment,
+    }
+
+
+def _connect(url: str) -> pw.Database:
+    parsed = urlparse(url)
+    if parsed.scheme in ("postgresql", "postgres"):
+        try:
+            from playhouse.db_url import connect
+        except ImportError as e:  # pragma: no cover - playhouse ships with peewee
+            raise ConfigError("PostgreSQL support needs peewee's playhouse") from e
+        try:
+            db: pw.Database = connect(url.replace("postgres://", "postgresql://", 1))
+        except Exception as e:
+            raise ConfigError(f"cannot use database URL {url!r}: {e}") from e
+        return db
+    path = parsed.path if parsed.scheme == "sqlite" else url
+    if parsed.scheme not in ("", "sqlite") and len(parsed.scheme) > 1:
+        raise ConfigError(f"unsupported database URL scheme {parsed.scheme!r}")
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return pw.SqliteDatabase(
+        path,
+        pragmas={
+            "journal_mode": "wal",
+            "synchronous": "full",
+            "foreign_keys": 1,
+            "busy_timeout": 60_000,
+        },
+        check_same_thread=False,
+    )
+
+
+class SqlStore:
+    """A :class:`~ledger.storage.base.Store` on a peewee database."""
+
+    def __init__(self, db: pw.Database, url: str) -> None:
+        self.db = db
+        self.url = url
+        self.m = _models(db)
+        self.is_postgres = isinstance(db, pw.PostgresqlDatabase)
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, url: str) -> SqlStore:
+        db = _connect(url)
+        store = cls(db, url)
+        try:
+            db.connect(reuse_if_open=True)
+            store._create()
+        except pw.PeeweeException as e:
+            raise StorageError(f"cannot open the database at {url}: {e}") from e
+        return store
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    # -- schema ------------------------------------------------------------------------
+
+    def _create(self) -> None:
+        with self.db.atomic():
+            self.db.create_tables(list(self.m.values()), safe=True)
+            meta = self.m["meta"]
+            row = meta.get_or_none(meta.key == "schema_version")
+            if row is None:
+                meta.create(key="schema_version", value=str(SCHEMA_VERSION))
+            elif int(row.value) > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"database schema version {row.value} is newer than this lotchain "
+                    f"({SCHEMA_VERSION}); upgrade lotchain"
+                )
+            for model in self.m.values():
+                self._protect(model._meta.table_name)
+
+    def _protect(self, table: str) -> None:
+        """Refuse UPDATE and DELETE on ``table`` inside the database itself."""
+        if self.is_postgres:
+            self.db.execute_sql(
+                "CREATE OR REPLACE FUNCTION lotchain_append_only() RETURNS trigger AS $$ "
+                "BEGIN RAISE EXCEPTION 'lotchain: % is append-only', TG_TABLE_NAME; END; "
+                "$$ LANGUAGE plpgsql"
+            )
+            for op in ("update", "delete"):
+                name = f"{table}_no_{op}"
+                self.db.execute_sql(f'DROP TRIGGER IF EXISTS {name} ON "{table}"')
+                self.db.execute_sql(
+                    f'CREATE TRIGGER {name} BEFORE {op.upper()} ON "{table}" '
+                    "FOR EACH ROW EXECUTE FUNCTION lotchain_append_only()"
+                )
+            return
+        for op in ("UPDATE", "DELETE"):
+            self.db.execute_sql(
+                f'CREATE TRIGGER IF NOT EXISTS "{table}_no_{op.lower()}" BEFORE {op} ON "{table}" '
+                f"BEGIN SELECT RAISE(ABORT, 'lotchain: {table} is append-only'); END"
+            )
+
+    # -- writing -----------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        with self._lock:
+            try:
+                if self.is_postgres:
+                    with self.db.atomic():
+                        self.db.execute_sql("SELECT pg_advisory_xact_lock(7311)")
+                        yield
+                else:
+                    with self.db.atomic(lock_type="IMMEDIATE"):
+                        yield
+            except pw.PeeweeException as e:
+                raise StorageError(f"the database refused the write: {e}") from e
+
+    def append(self, batch: AppendBatch) -> None:
+        m = self.m
+        m["entry"].insert_many(
+            [
+                {
+                    "idx": p.entry.index,
+                    "attestation_id": p.entry.attestation_id,
+                    "type": p.entry.type,
+                    "issuer": p.entry.issuer,
+                    "integrated_at": format_timestamp(p.entry.integrated_at, micro=True),
+                    "leaf": p.entry.leaf,
+                    "leaf_hash": p.entry.leaf_hash,
+                    "envelope": p.entry.envelope,
+                }
+                for p in batch.entries
+            ]
+        ).execute()
+        for chunk in _chunks(
+            [{"level": k[0], "idx": k[1], "hash": h} for k, h in batch.nodes], 300
+        ):
+            m["node"].insert_many(chunk).execute()
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for p in batch.entries:
+            _delta_rows(p.entry.index, p.delta, rows)
+        for table, items in rows.items():
+            for chunk in _chunks(items, 200):
+                m[table].insert_many(chunk).execute()
+        cp = batch.checkpoint
+        m["checkpoint"].insert(size=cp.size, root=cp.root, note=cp.note).execute()
+
+    # -- reading the log ---------------------------------------------------------------
+
+    def head(self) -> StoredCheckpoint | None:
+        c = self.m["checkpoint"]
+        row = c.select().order_by(c.size.desc()).first()
+        return None if row is None else StoredCheckpoint(row.size, bytes(row.root), bytes(row.note))
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        c = self.m["checkpoint"]
+        row = c.get_or_none(c.size == size)
+        return None if row is None else StoredCheckpoint(row.size, bytes(row.root), bytes(row.note))
+
+    def checkpoints(self) -> Iterator[StoredCheckpoint]:
+        c = self.m["checkpoint"]
+        for row in c.select().order_by(c.size).iterator():
+            yield StoredCheckpoint(row.size, bytes(row.root), bytes(row.note))
+
+    def size(self) -> int:
+        e = self.m["entry"]
+        value = e.select(pw.fn.MAX(e.idx)).scalar()
+        return 0 if value is None else int(value) + 1
+
+    def get(self, index: int) -> StoredEntry:
+        e = self.m["entry"]
+        row = e.get_or_none(e.idx == index)
+        if row is None:
+            raise NotFoundError(f"no entry at index {index}")
+        return _entry(row)
+
+    def find(self, attestation_id: str) -> StoredEntry | None:
+        e = self.m["entry"]
+        row = e.get_or_none(e.attestation_id == attestation_id)
+        return None if row is None else _entry(row)
+
+    def range(self, start: int, end: int) -> list[StoredEntry]:
+        e = self.m["entry"]
+        end = min(end, start + MAX_RANGE)
+        query = e.select().where((e.idx >= start) & (e.idx < end)).order_by(e.idx)
+        return [_entry(row) for row in query]
+
+    def iter_entries(self, start: int = 0, batch: int = 500) -> Iterator[StoredEntry]:
+        """Every entry from ``start`` in index order, read in pages (for audits)."""
+        position = start
+        while True:
+            page = self.range(position, position + batch)
+            yield from page
+            if len(page) < batch:
+                return
+            position += batch
+
+    def get_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
+        if not keys:
+            return {}
+        n = self.m["node"]
+        wanted = set(keys)
+        found: dict[NodeKey, bytes] = {}
+        by_level: dict[int, list[int]] = {}
+        for level, idx in wanted:
+            by_level.setdefault(level, []).append(idx)
+        clause = None
+        for level, idxs in by_level.items():
+            part = (n.level == level) & (n.idx.in_(idxs))
+            clause = part if clause is None else (clause | part)
+        for row in n.select(n.level, n.idx, n.hash).where(clause).tuples():
+            found[(int(row[0]), int(row[1]))] = bytes(row[2])
+        missing = wanted - set(found)
+        if missing:
+            raise LogChainError(
+                f"Merkle nodes missing from storage: {sorted(missing)[:4]}",
+                missing=[list(k) for k in sorted(missing)[:4]],
+            )
+        return found
+
+    # -- the state view ----------------------------------------------------------------
+
+    def attestation(self, attestation_id: str) -> AttestationRecord | None:
+        e = self.m["entry"]
+        row = (
+            e.select(e.idx, e.type, e.issuer)
+            .where(e.attestation_id == attestation_id)
+            .tuples()
+            .first()
+        )
+        return None if row is None else AttestationRecord(attestation_id, row[0], row[1], row[2])
+
+    def party(self, party_id: str) -> PartyRecord | None:
+        p = self.m["party_version"]
+        row = p.select().where(p.party_id == party_id).order_by(p.entry_idx.desc()).first()
+        if row is None:
+            return None
+        return PartyRecord(
+            row.party_id,
+            row.legal_name,
+            row.country,
+            frozenset(json.loads(row.roles)),
+            tuple(json.loads(row.aliases)),
+            row.attestation,
+        )
+
+    def parties(self) -> list[PartyRecord]:
+        p = self.m["party_version"]
+        ids = [r[0] for r in p.select(p.party_id).distinct().order_by(p.party_id).tuples()]
+        return [rec for pid in ids if (rec := self.party(pid)) is not None]
+
+    def key(self, key_id: str) -> KeyRecord | None:
+        k = self.m["key"]
+        row = k.get_or_none(k.key_id == key_id)
+        if row is None:
+            return None
+        return KeyRecord(
+            row.key_id,
+            row.party,
+            bytes(row.public_key),
+            parse_timestamp(row.valid_from),
+            row.attestation,
+        )
+
+    def key_revoked_at(self, key_id: str) -> datetime | None:
+        r = self.m["key_revocation"]
+        value = r.select(pw.fn.MIN(r.effective_at)).where(r.key_id == key_id).scalar()
+        return None if value is None else parse_timestamp(value)
+
+    def facility(self, facility_id: str) -> FacilityRecord | None:
+        f = self.m["facility_version"]
+        row = f.select().where(f.facility_id == facility_id).order_by(f.entry_idx.desc()).first()
+        if row is None:
+            return None
+        return FacilityRecord(
+            row.facility_id, row.name, row.operator, row.country, row.region, row.attestation
+        )
+
+    def output(self, ref: str) -> OutputRecord | None:
+        o = self.m["output"]
+        row = o.get_or_none(o.ref == ref)
+        if row is None:
+            return None
+        return OutputRecord(
+            ref=row.ref,
+            attestation=row.attestation,
+            position=row.position,
+            holder=row.holder,
+            amount=Decimal(row.amount),
+            unit=row.unit,
+            mass_kg=None if row.mass_kg is None else Decimal(row.mass_kg),
+            material=row.material,
+            lot=row.lot,
+        )
+
+    def consumed(self, ref: str) -> Decimal:
+        s = self.m["spend"]
+        amounts = s.select(s.amount).where(s.ref == ref).tuples()
+        return sum((Decimal(a[0]) for a in amounts), Decimal(0))
+
+    def shipment_by_entry(self, entry_number: str) -> str | None:
+        s = self.m["shipment"]
+        row = s.get_or_none(s.entry_number == entry_number)
+        return None if row is None else str(row.attestation)
+
+
+def _entry(row: Any) -> StoredEntry:
+    return StoredEntry(
+        index=int(row.idx),
+        attestation_id=row.attestation_id,
+        type=row.type,
+        issuer=row.issuer,
+        integrated_at=parse_timestamp(row.integrated_at),
+        leaf=bytes(row.leaf),
+        leaf_hash=bytes(row.leaf_hash),
+        envelope=bytes(row.envelope),
+    )
+
+
+def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) -> None:
+    for p in delta.parties:
+        rows.setdefault("party_version", []).append(
+            {
+                "entry_idx": index,
+                "party_id": p.party_id,
+                "legal_name": p.legal_name,
+                "country": p.country,
+                "roles": json.dumps(sorted(p.roles)),
+                "aliases": json.dumps(list(p.aliases)),
+                "attestation": p.attestation,
+            }
+        )
+    for k in delta.keys:
+        rows.setdefault("key", []).append(
+            {
+                "key_id": k.key_id,
+                "party": k.party,
+                "public_key": k.public_key,
+                "valid_from": format_timestamp(k.valid_from, micro=True),
+                "attestation": k.attestation,
+            }
+        )
+    for r in delta.key_revocations:
+        rows.setdefault("key_revocation", []).append(
+            {
+                "key_id": r.key_id,
+                "effective_at": format_timestamp(r.effective_at, micro=True),
+                "attestation": r.attestation,
+            }
+        )
+    for f in delta.facilities:
+        rows.setdefault("facility_version", []).append(
+            {
+                "entry_idx": index,
+                "facility_id": f.facility_id,
+                "name": f.name,
+                "operator": f.operator,
+                "country": f.country,
+                "region": f.region,
+                "attestation": f.attestation,
+            }
+        )
+    for o in delta.outputs:
+        rows.setdefault("output", []).append(
+            {
+                "ref": o.ref,
+                "attestation": o.attestation,
+                "position": o.position,
+                "holder": o.holder,
+                "amount": str(o.amount),
+                "unit": o.unit,
+                "mass_kg": None if o.mass_kg is None else str(o.mass_kg),
+                "material": o.material,
+                "lot": o.lot,
+            }
+        )
+    for s in delta.spends:
+        rows.setdefault("spend", []).append(
+            {"ref": s.ref, "consumer": s.consumer, "amount": str(s.amount)}
+        )
+    for entry_number, att_id in delta.shipments:
+        rows.setdefault("shipment", []).append(
+            {"entry_number": entry_number, "attestation": att_id}
+        )
