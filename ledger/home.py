@@ -81,6 +81,7 @@ class Home:
         return str(self.path / url)
 
     def trust_root(self) -> TrustRoot:
+        self.config()  # a clear "not a lotchain home" before any missing file
         return TrustRoot.load(self.trust_root_path)
 
     def open_store(self, db: str | None = None) -> Store:

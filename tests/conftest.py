@@ -1,0 +1,58 @@
+"""Shared fixtures: a real ledger in a temporary home, with a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ledger.home import Home, init_home
+from ledger.keys import load_private_key
+from ledger.log import Ledger
+from ledger.scenario import Scenario
+
+PASSPHRASE = b"correct horse battery"
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of ../shared; a missing one fails the test (never skips it)."""
+    path = SHARED.joinpath(*parts)
+    assert path.exists(), f"shared test data missing: {path}"
+    return path
+
+
+class Clock:
+    """A settable clock for ``Ledger(clock=...)``."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return init_home(tmp_path / "home", PASSPHRASE, now=T0)
+
+
+@pytest.fixture
+def ledger(home: Home, clock: Clock) -> Iterator[Ledger]:
+    led = home.open_ledger(PASSPHRASE, clock=clock)
+    yield led
+    led.store.close()
+
+
+@pytest.fixture
+def scenario(home: Home, ledger: Ledger) -> Scenario:
+    registrar = load_private_key(home.registrar_key_path, PASSPHRASE)
+    return Scenario(ledger, "party:registrar", {"party:registrar": registrar}, seed=b"tests")

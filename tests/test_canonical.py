@@ -1,0 +1,93 @@
+"""Canonical JSON (RFC 8785) against the shared vectors, and strict parsing of hostile input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from conftest import shared_path
+from ledger.canonical import canonical_bytes, parse_canonical, parse_json
+from ledger.errors import MalformedError, TooLargeError
+from ledger.keys import Signer
+
+JCS_NAMES = ["arrays", "french", "structures", "unicode", "values", "weird"]
+
+
+@pytest.mark.parametrize("name", JCS_NAMES)
+def test_jcs_vectors(name: str) -> None:
+    source = shared_path("vectors", "jcs", "input", f"{name}.json").read_bytes()
+    expected = shared_path("vectors", "jcs", "output", f"{name}.json").read_bytes()
+    assert canonical_bytes(json.loads(source)) == expected.rstrip(b"\n")
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _base58(text: str) -> bytes:
+    number = 0
+    for char in text:
+        number = number * 58 + _B58.index(char)
+    raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    return b"\0" * (len(text) - len(text.lstrip("1"))) + raw
+
+
+def test_eddsa_jcs_2022_vectors_canonical_form_hashes_and_signature() -> None:
+    """Our JCS and Ed25519 signer reproduce the W3C eddsa-jcs-2022 test vectors exactly."""
+    folder = ("vectors", "eddsa-jcs-2022")
+    unsigned = json.loads(shared_path(*folder, "unsigned.json").read_bytes())
+    proof_config = json.loads(shared_path(*folder, "proofConfigJCS.json").read_bytes())
+    canon_doc = canonical_bytes(unsigned)
+    canon_proof = canonical_bytes(proof_config)
+    assert canon_doc == shared_path(*folder, "canonDocJCS.txt").read_bytes().strip()
+    assert canon_proof == shared_path(*folder, "proofCanonJCS.txt").read_bytes().strip()
+    doc_hash = hashlib.sha256(canon_doc).digest()
+    proof_hash = hashlib.sha256(canon_proof).digest()
+    assert doc_hash.hex() == shared_path(*folder, "docHashJCS.txt").read_text().strip()
+    assert (proof_hash + doc_hash).hex() == shared_path(
+        *folder, "combinedHashJCS.txt"
+    ).read_text().strip()
+    keys = json.loads(shared_path(*folder, "keyPair.json").read_bytes())
+    private = _base58(keys["privateKeyMultibase"][1:])
+    public = _base58(keys["publicKeyMultibase"][1:])
+    assert private[:2] == b"\x80\x26" and public[:2] == b"\xed\x01"
+    signer = Signer.from_seed(private[2:])
+    assert signer.public_key == public[2:]
+    signature = signer.sign(proof_hash + doc_hash)
+    assert signature.hex() == shared_path(*folder, "sigHexJCS.txt").read_text().strip()
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b'{"a": 1, "a": 2}', "duplicate key"),
+        (b'{"a": NaN}', "NaN"),
+        (b"[Infinity]", "Infinity"),
+        (b'{"a": 1', "invalid JSON"),
+        (b'"\xff\xfe"', "UTF-8"),
+        (b"12345678901234567890123", "too long"),
+        (b"9007199254740993", "interoperable"),
+        (b'"\\ud800"', "surrogate"),
+        (b"[" * 40 + b"]" * 40, "nests deeper"),
+        (b"[" * 5000 + b"]" * 5000, "nests deeper"),
+    ],
+)
+def test_parse_json_refuses_hostile_input_with_a_code(data: bytes, fragment: str) -> None:
+    with pytest.raises(MalformedError) as err:
+        parse_json(data)
+    assert err.value.code == "MALFORMED"
+    assert fragment in err.value.message
+
+
+def test_parse_json_limits_size() -> None:
+    with pytest.raises(TooLargeError) as err:
+        parse_json(b" " * 100 + b"1", max_bytes=50)
+    assert err.value.code == "TOO_LARGE"
+
+
+def test_parse_canonical_refuses_other_encodings_of_the_same_value() -> None:
+    assert parse_canonical(b'{"a":1,"b":[true,null]}') == {"a": 1, "b": [True, None]}
+    for variant in (b'{"b":[true,null],"a":1}', b'{"a": 1,"b":[true,null]}', b'{"a":1.0}'):
+        with pytest.raises(MalformedError):
+            parse_canonical(variant)

@@ -1,0 +1,160 @@
+"""The log: receipts, proofs between checkpoints, atomic appends, append-only tables."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from conftest import PASSPHRASE, T0, Clock
+from ledger import merkle
+from ledger.checkpoint import verify_checkpoint
+from ledger.encoding import b64decode, b64encode
+from ledger.errors import LedgerError, StorageError
+from ledger.home import Home
+from ledger.keys import Signer
+from ledger.leaf import ZERO_HASH, parse_leaf
+from ledger.log import Ledger, Receipt
+from ledger.scenario import Scenario
+
+
+def _grow(scenario: Scenario, clock: Clock, count: int) -> list[Receipt]:
+    receipts = []
+    for i in range(count):
+        clock.now = T0 + timedelta(seconds=i)
+        receipts.append(
+            scenario.party(
+                f"party:supplier-{i:03d}", f"Supplier {i} Ltd.", "VN", ["supplier"], clock.now
+            )
+        )
+    return receipts
+
+
+def test_receipt_inclusion_proof_verifies_against_its_checkpoint(
+    scenario: Scenario, ledger: Ledger, clock: Clock, home: Home
+) -> None:
+    vkey = home.trust_root().log_vkey
+    for receipt in _grow(scenario, clock, 12):
+        cp = verify_checkpoint(receipt.checkpoint, vkey)
+        assert cp.size == receipt.index + 1
+        leaf = receipt.leaf
+        assert receipt.inclusion.leaf_hash == merkle.leaf_hash(leaf)
+        receipt.inclusion.verify(cp.root)
+        again = merkle.InclusionProof.from_json(receipt.to_json()["inclusion"])
+        again.verify(cp.root)
+        assert b64decode(receipt.to_json()["leaf"]) == leaf
+        assert parse_leaf(leaf).attestation == receipt.attestation
+
+
+def test_every_pair_of_signed_checkpoints_is_consistent(
+    scenario: Scenario, ledger: Ledger, clock: Clock, home: Home
+) -> None:
+    _grow(scenario, clock, 9)
+    vkey = home.trust_root().log_vkey
+    checkpoints = [verify_checkpoint(c.note, vkey) for c in ledger.store.checkpoints()]
+    assert [c.size for c in checkpoints] == list(range(1, 11))
+    for old in checkpoints:
+        for new in checkpoints:
+            if old.size <= new.size:
+                proof = ledger.consistency_proof(old.size, new.size)
+                proof.verify(old.root, new.root)
+    with pytest.raises(LedgerError):
+        ledger.consistency_proof(5, 3)
+
+
+def test_old_inclusion_proofs_against_an_earlier_tree_size(
+    scenario: Scenario, ledger: Ledger, clock: Clock
+) -> None:
+    receipts = _grow(scenario, clock, 7)
+    proof = ledger.inclusion_proof(receipts[2].attestation, tree_size=5)
+    root = ledger.store.checkpoint(5)
+    assert root is not None
+    proof.verify(root.root)
+    with pytest.raises(LedgerError):
+        ledger.inclusion_proof(receipts[6].attestation, tree_size=5)
+
+
+def test_leaves_chain_by_prev_and_carry_integration_time(
+    scenario: Scenario, ledger: Ledger, clock: Clock
+) -> None:
+    _grow(scenario, clock, 4)
+    prev = ZERO_HASH
+    for entry in ledger.store.range(0, 100):
+        leaf = parse_leaf(entry.leaf)
+        assert leaf.index == entry.index
+        assert leaf.prev == prev
+        prev = merkle.leaf_hash(entry.leaf).hex()
+    last = parse_leaf(ledger.store.get(4).leaf)
+    assert last.integrated_at == T0 + timedelta(seconds=3)
+
+
+def test_integration_time_never_goes_backwards(
+    scenario: Scenario, ledger: Ledger, clock: Clock
+) -> None:
+    clock.now = T0 + timedelta(hours=1)
+    scenario.party("party:alpha", "A Ltd.", "VN", ["supplier"], T0)
+    clock.now = T0  # the server's clock stepped back
+    scenario.party("party:bravo", "B Ltd.", "VN", ["supplier"], T0)
+    times = [parse_leaf(e.leaf).integrated_at for e in ledger.store.range(0, 10)]
+    assert times == sorted(times)
+
+
+def test_tables_refuse_update_and_delete(ledger: Ledger) -> None:
+    with sqlite3.connect(ledger.store.url) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        assert {"entry", "node", "checkpoint"} <= set(tables)
+        for table in tables:
+            if not conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]:
+                continue  # row triggers have nothing to refuse in an empty table
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute(f'DELETE FROM "{table}"')
+            column = conn.execute(f'SELECT name FROM pragma_table_info("{table}")').fetchone()[0]
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute(f'UPDATE "{table}" SET "{column}" = "{column}"')
+
+
+def test_a_failed_commit_writes_nothing(
+    scenario: Scenario, ledger: Ledger, clock: Clock, home: Home
+) -> None:
+    """Atomic append: a crash inside the write leaves neither entry nor checkpoint."""
+    before = ledger.size()
+    newcomer = Signer.from_seed(b"n" * 32)
+    att = scenario.sign(
+        "party",
+        "party:registrar",
+        {
+            "party_id": "party:newcomer",
+            "legal_name": "Newcomer Ltd.",
+            "country": "VN",
+            "roles": ["supplier"],
+            "keys": [
+                {
+                    "key_id": newcomer.key_id,
+                    "public_key": b64encode(newcomer.public_key),
+                    "valid_from": "2025-03-01T08:00:00Z",
+                }
+            ],
+        },
+        T0,
+    )
+    original = ledger.store.append
+
+    def crash(batch: object) -> None:
+        original(batch)  # type: ignore[arg-type]
+        raise StorageError("simulated crash after writing, before commit")
+
+    ledger.store.append = crash  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        ledger.append(att.envelope)
+    ledger.store.append = original  # type: ignore[method-assign]
+    fresh = home.open_ledger(PASSPHRASE)
+    assert fresh.size() == before
+    assert fresh.store.find(att.id) is None
+    assert len(list(fresh.store.checkpoints())) == before
+
+
+def test_read_only_ledger_cannot_append(home: Home) -> None:
+    ledger = home.open_ledger(None)
+    with pytest.raises(LedgerError):
+        ledger.append(b"{}")
