@@ -111,6 +111,7 @@ def init_home(
     now: datetime | None = None,
     registrar_signer: Signer | None = None,
     log_signer: Signer | None = None,
+    nonce: str | None = None,
 ) -> Home:
     """Create keys, the trust root, the database, and admit the registrar as entry 0."""
     home = Home(path)
@@ -148,6 +149,10 @@ def init_home(
             }
         ],
     }
-    ledger.append(make_attestation("party", registrar, body, [registrar_signer], now=now).envelope)
+    ledger.append(
+        make_attestation(
+            "party", registrar, body, [registrar_signer], now=now, nonce=nonce
+        ).envelope
+    )
     ledger.store.close()
     return home
