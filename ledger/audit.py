@@ -22,9 +22,9 @@ from typing import Any
 from ledger import merkle
 from ledger.admission import admit
 from ledger.attestation import parse_attestation
-from ledger.checkpoint import verify_checkpoint
+from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.encoding import sha256_id
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, NotFoundError
 from ledger.leaf import ZERO_HASH, parse_leaf
 from ledger.state import (
     AttestationRecord,
@@ -36,6 +36,7 @@ from ledger.state import (
 )
 from ledger.storage.base import Store, StoredCheckpoint, StoredEntry
 from ledger.trustroot import TrustRoot
+from ledger.witness import check_extends
 
 Progress = Callable[[int], None]
 
@@ -133,18 +134,44 @@ class _Frontier:
         return value
 
 
-def _entries(store: Store, page: int = 500) -> Iterator[StoredEntry]:
-    start = 0
-    while True:
-        batch = store.range(start, start + page)
+def _entries(store: Store, findings: list[AuditFinding], page: int = 500) -> Iterator[StoredEntry]:
+    """Entries in index order; a row that cannot even be read becomes a finding."""
+    start, end = 0, store.size()  # one past the highest stored index
+    while start < end:
+        try:
+            batch = store.range(start, start + page)
+        except LedgerError:
+            batch = _one_by_one(store, start, start + page, findings)
         yield from batch
-        if len(batch) < page:
-            return
-        start += len(batch)
+        start += page
 
 
-def audit_log(store: Store, trust: TrustRoot, *, progress: Progress | None = None) -> AuditReport:
-    """Re-verify every entry, node and checkpoint; collect findings instead of stopping."""
+def _one_by_one(
+    store: Store, start: int, end: int, findings: list[AuditFinding]
+) -> list[StoredEntry]:
+    out = []
+    for index in range(start, end):
+        try:
+            out.append(store.get(index))
+        except NotFoundError:
+            continue
+        except LedgerError as e:
+            findings.append(AuditFinding(e.code, index, 1, e.message))
+    return out
+
+
+def audit_log(
+    store: Store,
+    trust: TrustRoot,
+    *,
+    progress: Progress | None = None,
+    remembered: Checkpoint | None = None,
+) -> AuditReport:
+    """Re-verify every entry, node and checkpoint; collect findings instead of stopping.
+
+    With ``remembered`` (a checkpoint seen earlier), also (8) prove the stored log
+    extends it, which catches a database restored from an older copy or forked.
+    """
     findings: list[AuditFinding] = []
     checkpoints = list(store.checkpoints())
     pending: Iterator[StoredCheckpoint] = iter(checkpoints)
@@ -177,7 +204,7 @@ def audit_log(store: Store, trust: TrustRoot, *, progress: Progress | None = Non
                 )
         node_batch.clear()
 
-    for entry in _entries(store):
+    for entry in _entries(store, findings):
         # 1. the leaf parses and names its own index; indices are contiguous
         if entry.index != expected_index:
             findings.append(
@@ -230,6 +257,19 @@ def audit_log(store: Store, trust: TrustRoot, *, progress: Progress | None = Non
                     entry.index,
                     4,
                     "envelope bytes do not hash to the leaf's envelope digest",
+                )
+            )
+        if leaf is not None and (
+            (entry.attestation_id, entry.issuer, entry.integrated_at)
+            != (leaf.attestation, leaf.issuer, leaf.integrated_at)
+            or (att is not None and att.type != entry.type)
+        ):
+            findings.append(
+                AuditFinding(
+                    "LOG_CHAIN",
+                    entry.index,
+                    4,
+                    "the entry's index columns disagree with its leaf and envelope",
                 )
             )
         if att is not None and leaf is not None and att.id != leaf.attestation:
@@ -287,7 +327,31 @@ def audit_log(store: Store, trust: TrustRoot, *, progress: Progress | None = Non
                 f"entries from {checkpoints[-1].size} on are not covered by any signed checkpoint",
             )
         )
+    if remembered is not None:
+        _check_remembered(store, remembered, checkpoints, findings)
     return AuditReport(frontier.size, len(checkpoints), tuple(findings))
+
+
+def _check_remembered(
+    store: Store,
+    remembered: Checkpoint,
+    checkpoints: list[StoredCheckpoint],
+    findings: list[AuditFinding],
+) -> None:
+    """8. the latest stored checkpoint extends the one remembered from before."""
+    if not checkpoints:
+        findings.append(AuditFinding("LOG_CONSISTENCY", 0, 8, "the log is empty now"))
+        return
+    latest = checkpoints[-1]
+    current = Checkpoint(remembered.origin, latest.size, latest.root, latest.note)
+
+    def proofs(old: int, new: int) -> merkle.ConsistencyProof:
+        return merkle.ConsistencyProof(old, new, tuple(merkle.consistency_proof(old, new, store)))
+
+    try:
+        check_extends(remembered, current, proofs)
+    except LedgerError as e:
+        findings.append(AuditFinding(e.code, e.index, 8, e.message))
 
 
 def _check_checkpoint(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import click
 from ledger.attestation import make_attestation
 from ledger.audit import audit_log
 from ledger.canonical import parse_json
+from ledger.checkpoint import verify_checkpoint
 from ledger.cli.common import (
     Options,
     emit,
@@ -36,6 +38,7 @@ from ledger.keys import (
 )
 from ledger.merkle import ConsistencyProof, InclusionProof
 from ledger.schemas import ATTESTATION_TYPES
+from ledger.witness import Remembered, check_extends
 
 
 def _now() -> datetime:
@@ -350,27 +353,63 @@ def party_register(
 # -- checkpoints and proofs ------------------------------------------------------------
 
 
+def _proof_source(opts: Options) -> Callable[[int, int], ConsistencyProof]:
+    if opts.remote:
+        from ledger.client import Client
+
+        client = Client(opts.remote, token=opts.token)
+        return lambda old, new: ConsistencyProof.from_json(client.consistency_proof(old, new))
+    ledger = opts.ledger()
+    return lambda old, new: ledger.consistency_proof(old, new)
+
+
+def _remembered(opts: Options, path: Path | None) -> Remembered:
+    trust = opts.install.trust_root()
+    return Remembered(path or opts.home / "witness" / "checkpoint.txt", trust.log_vkey)
+
+
 @cli.command()
 @home_options
 @remote_options
-def checkpoint(opts: Options) -> None:
+@click.option(
+    "--remember",
+    is_flag=True,
+    help="Check the checkpoint extends the one remembered before (consistency "
+    "proof), then remember it. Detects a log rolled back or forked.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="File of the remembered checkpoint (default: HOME/witness/checkpoint.txt).",
+)
+def checkpoint(opts: Options, remember: bool, state_file: Path | None) -> None:
     """Print the log's latest signed checkpoint, verified against the trust root."""
-    from ledger.checkpoint import verify_checkpoint
-
     trust = opts.install.trust_root()
     if opts.remote:
         from ledger.client import Client
 
         note = Client(opts.remote, token=opts.token).checkpoint()
     else:
-        ledger = opts.ledger()
-        note = ledger.checkpoint().note
+        note = opts.ledger().checkpoint().note
     cp = verify_checkpoint(note, trust.log_vkey)
-    emit(
-        opts,
-        {"origin": cp.origin, "size": cp.size, "root": b64encode(cp.root), "note": note.decode()},
-        note.decode().rstrip("\n"),
-    )
+    value: dict[str, Any] = {
+        "origin": cp.origin,
+        "size": cp.size,
+        "root": b64encode(cp.root),
+        "note": note.decode(),
+    }
+    text = note.decode().rstrip("\n")
+    if remember:
+        memory = _remembered(opts, state_file)
+        old = memory.load()
+        if old is not None:
+            check_extends(old, cp, _proof_source(opts))
+            value["extends"] = old.size
+            text += f"\n\nconsistent with the checkpoint remembered at size {old.size}"
+        memory.save(cp)
+    emit(opts, value, text)
 
 
 @cli.group()
@@ -380,8 +419,6 @@ def prove() -> None:
 
 def _verified_root(opts: Options, size: int) -> bytes:
     """The root at ``size`` from a checkpoint the log signed, checked against the trust root."""
-    from ledger.checkpoint import verify_checkpoint
-
     trust = opts.install.trust_root()
     if opts.remote:
         from ledger.client import Client
@@ -454,21 +491,37 @@ def prove_consistency(opts: Options, old: int, new: int | None) -> None:
 
 @cli.command()
 @home_options
-def audit(opts: Options) -> int:
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A remembered checkpoint the log must extend "
+    "(default: HOME/witness/checkpoint.txt, if present).",
+)
+def audit(opts: Options, state_file: Path | None) -> int:
     """Re-verify the whole log from entry 0: hashes, chain, signatures, rules, nodes, roots.
 
-    Exits 0 when everything holds, 1 with findings (each with its code and index).
+    Also proves that the log extends the checkpoint remembered by `checkpoint
+    --remember`, so a database restored from an older copy is caught. Exits 0 when
+    everything holds, 1 with findings (each with its code and first bad index).
     """
     ledger = opts.ledger()
+    remembered = _remembered(opts, state_file).load()
     size = ledger.size()
     if size > 1000 and sys.stderr.isatty() and not opts.json:
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             task = bar.add_task("auditing", total=size)
-            report = audit_log(ledger.store, ledger.trust, progress=lambda n: bar.advance(task, n))
+            report = audit_log(
+                ledger.store,
+                ledger.trust,
+                progress=lambda n: bar.advance(task, n),
+                remembered=remembered,
+            )
     else:
-        report = audit_log(ledger.store, ledger.trust)
+        report = audit_log(ledger.store, ledger.trust, remembered=remembered)
     if opts.json:
         click.echo(json.dumps(report.to_json()))
     elif report.ok:
