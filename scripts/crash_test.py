@@ -40,9 +40,9 @@ def _signer(party: str) -> Signer:
     return Signer.from_seed(hashlib.sha256(b"crash-test " + party.encode()).digest())
 
 
-def setup(workdir: Path, writers: int) -> Home:
+def setup(workdir: Path, writers: int, db: str | None = None) -> Home:
     now = datetime.now(UTC)
-    home = init_home(workdir / "home", PASSPHRASE.encode(), now=now)
+    home = init_home(workdir / "home", PASSPHRASE.encode(), now=now, db=db)
     ledger = home.open_ledger(PASSPHRASE.encode())
     registrar = load_private_key(home.registrar_key_path, PASSPHRASE.encode())
     scenario = Scenario(ledger, "party:registrar", {"party:registrar": registrar})
@@ -57,8 +57,10 @@ def setup(workdir: Path, writers: int) -> Home:
     return home
 
 
-def writer(home: Path, party: str, mode: str, url: str, ack: Path, batch: int) -> None:
-    """Append origins forever, writing one line per acknowledged receipt to ``ack``."""
+def writer(
+    home: Path, party: str, mode: str, url: str, ack: Path, batch: int, count: int | None = None
+) -> None:
+    """Append origins (forever, or ``count`` of them), one line per receipt to ``ack``."""
     from ledger.attestation import make_attestation
 
     signer = _signer(party)
@@ -70,11 +72,11 @@ def writer(home: Path, party: str, mode: str, url: str, ack: Path, batch: int) -
         client = Client(url, timeout=10)
     else:
         ledger = Home(home).open_ledger(PASSPHRASE.encode())
-    counter = 0
+    counter = acknowledged = 0
     with ack.open("a", encoding="utf-8") as out:
-        while True:
+        while count is None or acknowledged < count:
             envelopes = []
-            for _ in range(batch):
+            for _ in range(batch if count is None else min(batch, count - acknowledged)):
                 counter += 1
                 body = {
                     "facility": facility,
@@ -108,6 +110,7 @@ def writer(home: Path, party: str, mode: str, url: str, ack: Path, batch: int) -
                 if "index" in r:
                     leaf_hash = hashlib.sha256(b"\x00" + base64.b64decode(r["leaf"])).hexdigest()
                     out.write(f"{r['index']} {r['attestation']} {leaf_hash}\n")
+                    acknowledged += 1
             out.flush()
 
 
@@ -244,6 +247,120 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def concurrent(args: argparse.Namespace) -> dict[str, object]:
+    """Writers in several processes at once, no kills: exactly the acknowledged entries."""
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="lotchain-concurrent-"))
+    total = args.writers + args.http_writers
+    home = setup(workdir, total, args.db)
+    env = {**os.environ, "LOTCHAIN_PASSPHRASE": PASSPHRASE}
+    acks = [workdir / f"ack-{n:02d}.txt" for n in range(total)]
+    server = None
+    url = ""
+    if args.http_writers:
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from ledger.cli import main; main()",
+                "serve",
+                "--home",
+                str(home.path),
+                "--port",
+                str(port),
+                "--threads",
+                "8",
+                "--workers",
+                str(args.server_workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if not _wait_for(url, 30):
+            server.kill()
+            raise SystemExit("the server did not start")
+    before = _log_size(home)
+    try:
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "writer",
+                    "--home",
+                    str(home.path),
+                    "--party",
+                    f"party:writer-{n:02d}",
+                    "--mode",
+                    "lib" if n < args.writers else "http",
+                    "--url",
+                    url,
+                    "--ack",
+                    str(acks[n]),
+                    "--batch",
+                    str(1 + n % 3),
+                    "--count",
+                    str(args.count),
+                ],
+                env=env,
+            )
+            for n in range(total)
+        ]
+        for proc in procs:
+            if proc.wait(timeout=600) != 0:
+                raise SystemExit(f"a writer failed with exit code {proc.returncode}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+    acknowledged, size = check(home, acks)
+    expected = total * args.count
+    if acknowledged != expected or size != before + expected:
+        raise SystemExit(
+            f"expected {expected} new entries, acknowledged {acknowledged}, "
+            f"log grew by {size - before}"
+        )
+    _check_all_checkpoints(home)
+    return {
+        "writers": args.writers,
+        "http_writers": args.http_writers,
+        "acknowledged": acknowledged,
+        "log_size": size,
+        "db": args.db or "sqlite",
+    }
+
+
+def _log_size(home: Home) -> int:
+    ledger = home.open_ledger(None)
+    try:
+        return ledger.size()
+    finally:
+        ledger.store.close()
+
+
+def _check_all_checkpoints(home: Home) -> None:
+    """Every signed checkpoint is consistent with the next one and with the last."""
+    from ledger.checkpoint import verify_checkpoint
+    from ledger.merkle import consistency_proof, verify_consistency
+
+    ledger = home.open_ledger(None)
+    try:
+        vkey = ledger.trust.log_vkey
+        cps = [verify_checkpoint(c.note, vkey) for c in ledger.store.checkpoints()]
+        sizes = [c.size for c in cps]
+        if len(set(sizes)) != len(sizes) or sizes != sorted(sizes):
+            raise SystemExit("two checkpoints were signed for one size")
+        last = cps[-1]
+        for old, new in zip(cps, [*cps[1:], last], strict=True):
+            for target in (new, last):
+                proof = consistency_proof(old.size, target.size, ledger.store)
+                verify_consistency(old.size, target.size, proof, old.root, target.root)
+    finally:
+        ledger.store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -256,6 +373,14 @@ def main() -> None:
     w.add_argument("--url", default="")
     w.add_argument("--ack", type=Path, required=True)
     w.add_argument("--batch", type=int, default=1)
+    w.add_argument("--count", type=int, default=None)
+    c = sub.add_parser("concurrent", help="writers at once, no kills: exact count")
+    c.add_argument("--writers", type=int, default=4)
+    c.add_argument("--http-writers", type=int, default=2)
+    c.add_argument("--server-workers", type=int, default=1)
+    c.add_argument("--count", type=int, default=25, help="entries per writer")
+    c.add_argument("--db", default=None, help="database URL (default: SQLite in the workdir)")
+    c.add_argument("--workdir", default=None)
     parser.add_argument("--cycles", type=int, default=200, help="kill-and-check cycles")
     parser.add_argument("--writers", type=int, default=2, help="library writer processes")
     parser.add_argument("--http-writers", type=int, default=2, help="HTTP writer processes")
@@ -266,7 +391,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     args = parser.parse_args()
     if args.command == "writer":
-        writer(args.home, args.party, args.mode, args.url, args.ack, args.batch)
+        writer(args.home, args.party, args.mode, args.url, args.ack, args.batch, args.count)
+        return
+    if args.command == "concurrent":
+        print(json.dumps(concurrent(args)))
         return
     summary = run(args)
     print(

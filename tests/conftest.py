@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import pg
 from ledger.home import Home, init_home
 from ledger.keys import load_private_key
 from ledger.log import Ledger
@@ -40,9 +41,29 @@ def clock() -> Clock:
     return Clock()
 
 
+BACKENDS = ["sqlite", "postgresql"]
+
+#: For tests that edit the SQLite file itself: ``@SQLITE_ONLY`` on the test.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """The database of the ``home`` fixture: SQLite in the home, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return None
+    return pg.fresh_schema()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_schemas() -> Iterator[None]:
+    yield
+    pg.drop_schemas()
+
+
 @pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return init_home(tmp_path / "home", PASSPHRASE, now=T0)
+def home(tmp_path: Path, db_url: str | None) -> Home:
+    return init_home(tmp_path / "home", PASSPHRASE, now=T0, db=db_url)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import T0, Clock
+from conftest import SQLITE_ONLY, T0, Clock
 from ledger.audit import audit_log
 from ledger.home import Home
 from ledger.log import Ledger
@@ -30,6 +30,7 @@ def _tamper(db: str, sql: str, *params: object) -> None:
         conn.execute(sql, params)
 
 
+@SQLITE_ONLY
 def test_clean_log_passes(scenario: Scenario, ledger: Ledger, clock: Clock) -> None:
     _populate(scenario, clock)
     report = audit_log(ledger.store, ledger.trust)
@@ -41,6 +42,7 @@ def _flip(blob: bytes, offset: int) -> bytes:
     return blob[:offset] + bytes([blob[offset] ^ 0x01]) + blob[offset + 1 :]
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("column", ["envelope", "leaf"])
 def test_a_changed_byte_is_found_and_named(
     scenario: Scenario, ledger: Ledger, clock: Clock, column: str
@@ -54,6 +56,7 @@ def test_a_changed_byte_is_found_and_named(
     assert {f.code for f in report.findings} & {"LOG_CHAIN", "MALFORMED", "SIGNATURE"}
 
 
+@SQLITE_ONLY
 def test_a_changed_stored_node_is_found(scenario: Scenario, ledger: Ledger, clock: Clock) -> None:
     _populate(scenario, clock)
     _tamper(ledger.store.url, "UPDATE node SET hash = ? WHERE level = 1 AND idx = 2", bytes(32))
@@ -61,6 +64,7 @@ def test_a_changed_stored_node_is_found(scenario: Scenario, ledger: Ledger, cloc
     assert [(f.code, f.index, f.step) for f in report.findings] == [("LOG_CHAIN", 5, 6)]
 
 
+@SQLITE_ONLY
 def test_a_deleted_last_entry_is_found(scenario: Scenario, ledger: Ledger, clock: Clock) -> None:
     _populate(scenario, clock)
     _tamper(ledger.store.url, "DELETE FROM entry WHERE idx = 10")
@@ -69,6 +73,7 @@ def test_a_deleted_last_entry_is_found(scenario: Scenario, ledger: Ledger, clock
     assert report.first_bad_index == 10
 
 
+@SQLITE_ONLY
 def test_cli_audit_exit_codes(
     home: Home,
     scenario: Scenario,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSPHRASE, T0, Clock
+from conftest import PASSPHRASE, SQLITE_ONLY, T0, Clock
 from ledger.audit import AuditReport, audit_log
 from ledger.checkpoint import verify_checkpoint
 from ledger.dsse import parse_envelope, sign_envelope
@@ -192,6 +192,7 @@ CASES: list[tuple[Tamper, set[str], int]] = [
 @pytest.mark.parametrize(
     ("tamper", "codes", "first_bad"), CASES, ids=[c[0].__name__ for c in CASES]
 )
+@SQLITE_ONLY
 def test_audit_names_the_code_and_first_bad_index(
     populated: Ledger, home: Home, tamper: Tamper, codes: set[str], first_bad: int
 ) -> None:
@@ -204,6 +205,7 @@ def test_audit_names_the_code_and_first_bad_index(
     assert {f.code for f in report.findings} & codes
 
 
+@SQLITE_ONLY
 def test_truncated_file_is_a_coded_storage_error(populated: Ledger, home: Home) -> None:
     path = Path(populated.store.url)
     populated.store.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -216,6 +218,7 @@ def test_truncated_file_is_a_coded_storage_error(populated: Ledger, home: Home) 
     assert err.value.code in {"STORAGE", "LOG_CHAIN"}
 
 
+@SQLITE_ONLY
 def test_an_older_copy_restored_is_caught_by_a_remembered_checkpoint(
     home: Home, scenario: Scenario, ledger: Ledger, clock: Clock, tmp_path: Path
 ) -> None:
