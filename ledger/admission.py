@@ -30,6 +30,7 @@ from ledger.state import (
     FacilityRecord,
     KeyRecord,
     KeyRevocation,
+    Lookup,
     OutputRecord,
     PartyRecord,
     Spend,
@@ -135,7 +136,25 @@ def admit(att: Attestation, view: StateView, trust: TrustRoot, *, now: datetime)
             attestation=att.id,
         )
     # 6. the type's own references, custody and amounts
-    return _RULES[att.type](att, view, trust, now)
+    delta = _RULES[att.type](att, view, trust, now)
+    # 7. index rows the verifier and impact queries look things up by
+    delta.lookups.extend(lookup_rows(att))
+    return delta
+
+
+def lookup_rows(att: Attestation) -> list[Lookup]:
+    """Certificates, audits and events by facility; revocations by target."""
+    body = att.body
+    if att.type in ("certificate", "audit"):
+        return [Lookup(att.type, body["facility"], att.id)]
+    if att.type == "revocation":
+        return [Lookup("revocation", body["target"], att.id)]
+    if att.type in ("origin", "transformation"):
+        return [Lookup("event", body["facility"], att.id)]
+    if att.type == "transfer":
+        sites = dict.fromkeys(body[k] for k in ("ship_from", "ship_to") if k in body)
+        return [Lookup("event", site, att.id) for site in sites]
+    return []
 
 
 # -- per-type rules ---------------------------------------------------------------------

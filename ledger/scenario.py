@@ -291,3 +291,31 @@ class Scenario:
             "audits": audits,
         }
         return self.append("certificate", auditor, body, now)
+
+    # -- revocations -------------------------------------------------------------------
+
+    def revoke(
+        self, issuer: str, target: str, reason: str, effective_at: datetime, now: datetime
+    ) -> Receipt:
+        """Revoke an earlier attestation (a certificate, an audit, an erroneous event)."""
+        body = {"target": target, "reason": reason, "effective_at": format_timestamp(effective_at)}
+        return self.append("revocation", issuer, body, now)
+
+    def revoke_key(
+        self,
+        issuer: str,
+        party: str,
+        effective_at: datetime,
+        now: datetime,
+        *,
+        reason: str = "Key compromised",
+    ) -> Receipt:
+        """Revoke ``party``'s key, possibly back-dated to a compromise before ``now``."""
+        body = {
+            "party": party,
+            "action": "revoke",
+            "key_id": self.signers[party].key_id,
+            "effective_at": format_timestamp(effective_at),
+            "reason": reason,
+        }
+        return self.append("key", issuer, body, now)

@@ -81,6 +81,19 @@ class AttestationRecord:
     issuer: str
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """An index row: an attestation found by ``(kind, key)``, e.g. certificates by facility.
+
+    Verification reads only what a chain relies on; these rows find a facility's
+    certificates and events, or an attestation's revocations, without scanning the log.
+    """
+
+    kind: str
+    key: str
+    attestation: str
+
+
 @dataclass
 class StateDelta:
     """Rows one accepted attestation adds to the state."""
@@ -92,6 +105,7 @@ class StateDelta:
     outputs: list[OutputRecord] = field(default_factory=list)
     spends: list[Spend] = field(default_factory=list)
     shipments: list[tuple[str, str]] = field(default_factory=list)  # (entry number, id)
+    lookups: list[Lookup] = field(default_factory=list)
 
 
 class StateView(Protocol):

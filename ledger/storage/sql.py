@@ -7,9 +7,12 @@ the triggers first (which ``lotchain audit`` would then expose through the hashe
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +23,7 @@ from urllib.parse import urlparse
 import peewee as pw
 
 from ledger.encoding import format_timestamp, parse_timestamp
-from ledger.errors import ConfigError, LogChainError, NotFoundError, StorageError
+from ledger.errors import ConfigError, LedgerError, LogChainError, NotFoundError, StorageError
 from ledger.merkle import NodeKey
 from ledger.state import (
     AttestationRecord,
@@ -112,7 +115,7 @@ def _models(db: pw.Database) -> dict[str, Any]:
         unit = pw.TextField()
         mass_kg = pw.TextField(null=True)
         material = pw.TextField()
-        lot = pw.TextField()
+        lot = pw.TextField(index=True)
 
     class Spend(Base):
         ref = pw.TextField(index=True)
@@ -122,6 +125,22 @@ def _models(db: pw.Database) -> dict[str, Any]:
     class Shipment(Base):
         entry_number = pw.TextField(primary_key=True)
         attestation = pw.TextField(unique=True)
+
+    class Lookup(Base):  # certificates/audits/events by facility, revocations by target
+        kind = pw.TextField()
+        key = pw.TextField()
+        attestation = pw.TextField()
+        entry_idx = pw.BigIntegerField()
+
+        class Meta:
+            indexes = ((("kind", "key"), False),)
+
+    class ScreeningList(Base):  # screening list versions (bytes kept as loaded)
+        name = pw.TextField(index=True)
+        sha256 = pw.TextField()
+        loaded_at = pw.TextField()
+        source = pw.TextField(null=True)
+        data = pw.BlobField()
 
     return {
         "meta": Meta_,
@@ -135,6 +154,8 @@ def _models(db: pw.Database) -> dict[str, Any]:
         "output": Output,
         "spend": Spend,
         "shipment": Shipment,
+        "lookup": Lookup,
+        "screening_list": ScreeningList,
     }
 
 
@@ -196,6 +217,8 @@ class SqlStore:
 
     def _create(self) -> None:
         with self.db.atomic():
+            if self.is_postgres:  # several processes may open a fresh database at once
+                self.db.execute_sql("SELECT pg_advisory_xact_lock(7310)")
             self.db.create_tables(list(self.m.values()), safe=True)
             meta = self.m["meta"]
             row = meta.get_or_none(meta.key == "schema_version")
@@ -210,19 +233,17 @@ class SqlStore:
                 self._protect(model._meta.table_name)
 
     def _protect(self, table: str) -> None:
-        """Refuse UPDATE and DELETE on ``table`` inside the database itself."""
+        """Refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on ``table`` in the database."""
         if self.is_postgres:
             self.db.execute_sql(
                 "CREATE OR REPLACE FUNCTION lotchain_append_only() RETURNS trigger AS $$ "
-                "BEGIN RAISE EXCEPTION 'lotchain: % is append-only', TG_TABLE_NAME; END; "
+                "BEGIN RAISE EXCEPTION 'lotchain: %% is append-only', TG_TABLE_NAME; END; "
                 "$$ LANGUAGE plpgsql"
             )
-            for op in ("update", "delete"):
-                name = f"{table}_no_{op}"
-                self.db.execute_sql(f'DROP TRIGGER IF EXISTS {name} ON "{table}"')
+            for op, scope in (("update", "ROW"), ("delete", "ROW"), ("truncate", "STATEMENT")):
                 self.db.execute_sql(
-                    f'CREATE TRIGGER {name} BEFORE {op.upper()} ON "{table}" '
-                    "FOR EACH ROW EXECUTE FUNCTION lotchain_append_only()"
+                    f'CREATE OR REPLACE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON "{table}" '
+                    f"FOR EACH {scope} EXECUTE FUNCTION lotchain_append_only()"
                 )
             return
         for op in ("UPDATE", "DELETE"):
@@ -319,12 +340,10 @@ class SqlStore:
 
     def iter_entries(self, start: int = 0, batch: int = 500) -> Iterator[StoredEntry]:
         """Every entry from ``start`` in index order, read in pages (for audits)."""
+        end = self.size()
         position = start
-        while True:
-            page = self.range(position, position + batch)
-            yield from page
-            if len(page) < batch:
-                return
+        while position < end:
+            yield from self.range(position, position + batch)
             position += batch
 
     def get_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
@@ -435,14 +454,37 @@ class SqlStore:
         row = s.get_or_none(s.entry_number == entry_number)
         return None if row is None else str(row.attestation)
 
+    # -- queries for the HTTP API (additive) -------------------------------------------
+
+    def entries_of_type(
+        self, type_: str, *, after: int = -1, limit: int = 100, issuer: str | None = None
+    ) -> list[StoredEntry]:
+        """Entries of one type (and issuer) with index above ``after``, in index order.
+
+        Cursor pagination over the indexed ``type`` and ``issuer`` columns: the API lists
+        shipments and certificates with it without reading the rest of the log.
+        """
+        e = self.m["entry"]
+        clause = (e.type == type_) & (e.idx > after)
+        if issuer is not None:
+            clause &= e.issuer == issuer
+        query = e.select().where(clause).order_by(e.idx).limit(max(0, min(limit, MAX_RANGE)))
+        return [_entry(row) for row in query]
+
 
 def _entry(row: Any) -> StoredEntry:
+    try:
+        integrated_at = parse_timestamp(row.integrated_at)
+    except LedgerError as e:
+        raise LogChainError(
+            f"the stored integration time of entry {row.idx} is corrupt", index=int(row.idx)
+        ) from e
     return StoredEntry(
         index=int(row.idx),
         attestation_id=row.attestation_id,
         type=row.type,
         issuer=row.issuer,
-        integrated_at=parse_timestamp(row.integrated_at),
+        integrated_at=integrated_at,
         leaf=bytes(row.leaf),
         leaf_hash=bytes(row.leaf_hash),
         envelope=bytes(row.envelope),
@@ -519,3 +561,51 @@ def _delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) -
         rows.setdefault("shipment", []).append(
             {"entry_number": entry_number, "attestation": att_id}
         )
+    for look in getattr(delta, "lookups", ()):
+        rows.setdefault("lookup", []).append(
+            {
+                "kind": look.kind,
+                "key": look.key,
+                "attestation": look.attestation,
+                "entry_idx": index,
+            }
+        )
+
+
+def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn database exceptions into :class:`StorageError` where they enter the core.
+
+    A corrupt or truncated file, a lost connection or a dropped table then reaches the
+    user as a coded error, never as a driver traceback.
+    """
+
+    def fail(e: Exception) -> StorageError:
+        return StorageError(f"the database failed: {e}", cause=type(e).__name__)
+
+    def consume(iterator: Iterator[Any]) -> Iterator[Any]:
+        try:
+            yield from iterator
+        except (pw.PeeweeException, sqlite3.Error) as e:
+            raise fail(e) from e
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = method(*args, **kwargs)
+        except (pw.PeeweeException, sqlite3.Error) as e:
+            raise fail(e) from e
+        if inspect.isgenerator(result):
+            return consume(result)
+        return result
+
+    return wrapper
+
+
+def _translate_public_methods(cls: type) -> None:
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or name in ("open", "writer") or not inspect.isfunction(member):
+            continue
+        setattr(cls, name, _translated(member))
+
+
+_translate_public_methods(SqlStore)

@@ -1,0 +1,183 @@
+"""Shipment verification: walk a shipment back to its origins and judge every rule.
+
+The public functions below are what the CLI and the HTTP API call. Online
+verification reads a live ledger (only what the chain relies on); offline
+verification reads an evidence bundle and a trust root. Both run the same steps
+(:data:`ledger.verify.verdict.STEPS`) and reach the same verdict from the same evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ledger.errors import NotFoundError, UsageError
+from ledger.log import Ledger
+from ledger.screening import ScreeningList, loaded_lists
+from ledger.trustroot import TrustRoot
+from ledger.verify.bundle import bundle_from, verify_bundle_bytes
+from ledger.verify.core import run
+from ledger.verify.impact import chain_verifier, graph_of, impacted, listed_subjects
+from ledger.verify.source import ChainEntry, ChainSource, LedgerSource
+from ledger.verify.verdict import STEPS, Finding, Verdict
+
+__all__ = [
+    "STEPS",
+    "ChainEntry",
+    "ChainSource",
+    "Finding",
+    "Verdict",
+    "build_bundle",
+    "chain_ids",
+    "impact",
+    "impacted_by_list",
+    "resolve_shipment",
+    "shipment_graph",
+    "verify_bundle",
+    "verify_shipment_online",
+]
+
+
+def resolve_shipment(ledger: Ledger, ref: str | int) -> str:
+    """The attestation id of a shipment given by id, by CBP entry number, or by log index.
+
+    An ``int`` (or a string of digits that is no known entry number) is a log index.
+    """
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        return _by_index(ledger, ref)
+    text = str(ref).strip()
+    if text.startswith("sha256:"):
+        if ledger.store.find(text) is None:
+            raise NotFoundError(f"no attestation {text} in the log")
+        return text
+    bare = text.replace("-", "").upper()
+    variants = [text, text.upper(), bare]
+    if len(bare) == 11:
+        variants.append(f"{bare[:3]}-{bare[3:10]}-{bare[10]}")
+    for candidate in dict.fromkeys(variants):
+        found = ledger.store.shipment_by_entry(candidate)
+        if found is not None:
+            return found
+    if text.isdigit() and len(text) < 19:
+        return _by_index(ledger, int(text))
+    raise NotFoundError(f"no shipment with attestation id or entry number {text!r}")
+
+
+def _by_index(ledger: Ledger, index: int) -> str:
+    if index < 0:
+        raise NotFoundError(f"no entry at index {index}")
+    entry = ledger.store.get(index)
+    if entry.type != "shipment":
+        raise UsageError(f"entry {index} is a {entry.type} attestation, not a shipment")
+    return entry.attestation_id
+
+
+def _lists(ledger: Ledger, lists: Sequence[ScreeningList] | None) -> list[ScreeningList]:
+    return list(lists) if lists is not None else loaded_lists(ledger.store)
+
+
+def verify_shipment_online(
+    ledger: Ledger,
+    ref: str | int,
+    *,
+    now: datetime | None = None,
+    lists: Sequence[ScreeningList] | None = None,
+) -> Verdict:
+    """Verify a shipment in a live ledger at its latest checkpoint.
+
+    ``lists`` defaults to every screening list loaded in the database (the latest
+    version of each name).
+    """
+    shipment_id = resolve_shipment(ledger, ref)
+    verdict, _ = run(
+        LedgerSource(ledger),
+        ledger.trust,
+        shipment_id,
+        now=now or ledger.clock(),
+        lists=_lists(ledger, lists),
+    )
+    return verdict
+
+
+def build_bundle(ledger: Ledger, ref: str | int, *, now: datetime | None = None) -> dict[str, Any]:
+    """The evidence bundle of a shipment (JSON-able, schemas/bundle.schema.json)."""
+    shipment_id = resolve_shipment(ledger, ref)
+    moment = now or ledger.clock()
+    source = LedgerSource(ledger)
+    lists = _lists(ledger, None)
+    _, v = run(source, ledger.trust, shipment_id, now=moment, lists=lists)
+    return bundle_from(ledger, source, shipment_id, list(v.used), lists, moment)
+
+
+def verify_bundle(data: bytes, trust: TrustRoot, *, now: datetime | None = None) -> Verdict:
+    """Recompute a bundle's verdict offline from its bytes and a trust root alone."""
+    return verify_bundle_bytes(data, trust, now=now)
+
+
+def shipment_graph(ledger: Ledger, ref: str | int) -> dict[str, Any]:
+    """The shipment's chain as a graph: attestation nodes and input edges."""
+    shipment_id = resolve_shipment(ledger, ref)
+    return graph_of(chain_verifier(ledger, shipment_id), shipment_id)
+
+
+def chain_ids(ledger: Ledger, ref: str | int) -> set[str]:
+    """Every attestation the shipment's verdict relies on (the API's access scope).
+
+    The shipment, its upstream chain, and the party, key, facility, certificate,
+    audit and revocation entries judged with it: exactly what its bundle carries.
+    """
+    shipment_id = resolve_shipment(ledger, ref)
+    _, v = run(
+        LedgerSource(ledger),
+        ledger.trust,
+        shipment_id,
+        now=ledger.clock(),
+        lists=_lists(ledger, None),
+    )
+    return set(v.used)
+
+
+def impact(
+    ledger: Ledger,
+    *,
+    party: str | None = None,
+    facility: str | None = None,
+    region: str | None = None,
+    lot: str | None = None,
+) -> list[dict[str, Any]]:
+    """Shipments whose chains touch a party, facility, region (e.g. CN-XJ) or lot label."""
+    return impacted(ledger, party=party, facility=facility, region=region, lot=lot)
+
+
+def impacted_by_list(ledger: Ledger, screening_list: ScreeningList | str) -> list[dict[str, Any]]:
+    """Shipments that ``screening_list`` (or the loaded list of that name) now fails.
+
+    Candidates are the shipments touching any party or facility whose name or alias
+    matches the list; each is then verified with that list alone, and kept when the
+    verdict has ENTITY_LISTED findings (listings in force at its events' dates).
+    """
+    if isinstance(screening_list, str):
+        found = [s for s in loaded_lists(ledger.store) if s.name == screening_list]
+        if not found:
+            raise NotFoundError(f"no screening list named {screening_list!r} is loaded")
+        screening_list = found[0]
+    candidates: dict[str, str] = {}
+    for kind, subject, _ in listed_subjects(ledger, screening_list):
+        selector = {"party": subject} if kind == "party" else {"facility": subject}
+        for item in impacted(ledger, **selector):
+            candidates[item["shipment"]] = item["entry_number"]
+    out = []
+    for shipment_id, entry_number in sorted(candidates.items(), key=lambda kv: (kv[1], kv[0])):
+        verdict = verify_shipment_online(ledger, shipment_id, lists=[screening_list])
+        listed = [f.to_json() for f in verdict.findings if f.code == "ENTITY_LISTED"]
+        if listed:
+            out.append(
+                {
+                    "shipment": shipment_id,
+                    "entry_number": entry_number,
+                    "status": verdict.status,
+                    "findings": listed,
+                }
+            )
+    return out

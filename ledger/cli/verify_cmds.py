@@ -1,0 +1,220 @@
+"""Commands that judge shipments: ``verify shipment|bundle``, ``screening``, ``impact``.
+
+``verify`` exits 0 on pass, 3 on review and 1 on fail, so scripts and CI can branch on
+the verdict; bad input exits 2. With ``--remote`` a shipment is verified from the
+server's evidence bundle against the local trust root: the server's own verdict is
+never taken on trust.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ledger.cli.common import Options, emit, home_options, read_input, remote_options
+from ledger.cli.main import cli
+from ledger.errors import UsageError
+from ledger.screening import loaded_lists, read_list_file, record_list
+from ledger.trustroot import TrustRoot
+from ledger.verify import (
+    Verdict,
+    build_bundle,
+    impact,
+    impacted_by_list,
+    verify_bundle,
+    verify_shipment_online,
+)
+from ledger.verify.report import render
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _show(opts_json: bool, verdict: Verdict) -> int:
+    if opts_json:
+        click.echo(json.dumps(verdict.to_json()))
+    else:
+        click.echo(render(verdict))
+    return verdict.exit_code
+
+
+def _write(path: Path, value: dict[str, Any]) -> None:
+    text = json.dumps(value, indent=1, ensure_ascii=False) + "\n"
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from e
+
+
+@cli.group("verify")
+def verify_group() -> None:
+    """Verify a shipment's whole upstream chain, online or from an evidence bundle.
+
+    Exit status: 0 pass, 3 review (warnings only), 1 fail (any error), 2 bad input.
+    """
+
+
+@verify_group.command("shipment")
+@home_options
+@remote_options
+@click.argument("ref", metavar="ID_OR_ENTRY_NUMBER")
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the evidence bundle (everything needed to re-verify offline) to FILE.",
+)
+@click.option(
+    "--trust-root",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --remote: the trust root to check the server's bundle against "
+    "(default: the home's keys/trust-root.json).",
+)
+def verify_shipment(
+    opts: Options, ref: str, bundle_path: Path | None, trust_root: Path | None
+) -> int:
+    """Verify the shipment REF (attestation id or CBP entry number) and print the verdict.
+
+    The report shows the chain tier by tier (parties, countries, facilities, regions,
+    certificates) and every finding with its rule code. Screening lists loaded with
+    `lotchain screening load` are applied.
+    """
+    if opts.remote:
+        from ledger.client import Client
+
+        bundle = Client(opts.remote, token=opts.token).bundle(ref)
+        trust = TrustRoot.load(trust_root) if trust_root else opts.install.trust_root()
+        verdict = verify_bundle(json.dumps(bundle).encode("utf-8"), trust)
+    else:
+        ledger = opts.ledger()
+        try:
+            verdict = verify_shipment_online(ledger, ref)
+            bundle = build_bundle(ledger, ref) if bundle_path else {}
+        finally:
+            ledger.store.close()
+    if bundle_path:
+        _write(bundle_path, bundle)
+    return _show(opts.json, verdict)
+
+
+@verify_group.command("bundle")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--trust-root",
+    required=True,
+    envvar="LOTCHAIN_TRUST_ROOT",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The trust root given out of band (keys/trust-root.json). Env: LOTCHAIN_TRUST_ROOT.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def verify_bundle_cmd(file: str, trust_root: Path, as_json: bool) -> int:
+    """Recompute the verdict of an evidence bundle FILE ('-' for stdin), offline.
+
+    Checks the checkpoint signature against the trust root, every inclusion proof,
+    prev link and envelope signature, then every rule, with no server and no database.
+    """
+    verdict = verify_bundle(read_input(file), TrustRoot.load(trust_root))
+    return _show(as_json, verdict)
+
+
+@cli.group("screening")
+def screening_group() -> None:
+    """Screening lists: the UFLPA Entity List and lists of the same CSV shape."""
+
+
+@screening_group.command("load")
+@home_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="Name of the list (default: the file name without extension).")
+@click.option(
+    "--impact",
+    "show_impact",
+    is_flag=True,
+    help="Also list the shipments this list now fails (ENTITY_LISTED at their event dates).",
+)
+def screening_load(opts: Options, file: Path, name: str | None, show_impact: bool) -> None:
+    """Record the list in FILE (its bytes, SHA-256 and load time) in the database.
+
+    Verification then applies the latest version of every list loaded, and each verdict
+    names the list versions it applied.
+    """
+    parsed = read_list_file(file, name=name, loaded_at=_now())
+    ledger = opts.ledger()
+    try:
+        recorded, added = record_list(
+            ledger.store, parsed.data, name=parsed.name, source=parsed.source, now=parsed.loaded_at
+        )
+        failed = impacted_by_list(ledger, recorded) if show_impact else None
+    finally:
+        ledger.store.close()
+    value: dict[str, Any] = {**recorded.summary(), "added": added}
+    text = (
+        f"{'loaded' if added else 'already loaded'}: {recorded.name} "
+        f"({len(recorded.listings)} listings) sha256:{recorded.sha256}"
+    )
+    if failed is not None:
+        value["impacted"] = failed
+        text += (
+            "".join(
+                f"\n  now fails: {item['entry_number']} {item['shipment']} "
+                f"({len(item['findings'])} ENTITY_LISTED)"
+                for item in failed
+            )
+            or "\n  no shipment is affected"
+        )
+    emit(opts, value, text)
+
+
+@screening_group.command("list")
+@home_options
+@click.option(
+    "--all", "all_versions", is_flag=True, help="Show every version, not only the latest."
+)
+def screening_list(opts: Options, all_versions: bool) -> None:
+    """Show the screening lists loaded (name, listings, SHA-256, when loaded)."""
+    ledger = opts.ledger()
+    try:
+        lists = loaded_lists(ledger.store, all_versions=all_versions)
+    finally:
+        ledger.store.close()
+    items = [s.summary() for s in lists]
+    text = "\n".join(
+        f"{s['name']}: {s['listings']} listings, sha256:{s['sha256']}, loaded {s['loaded_at']}"
+        for s in items
+    )
+    emit(opts, {"lists": items}, text or "no screening list loaded")
+
+
+@cli.command("impact")
+@home_options
+@remote_options
+@click.option("--party", help="Party id, e.g. party:shree-ginning.")
+@click.option("--facility", help="Facility id, e.g. facility:shree-gin-rajkot.")
+@click.option("--region", help="ISO 3166-2 region, e.g. CN-XJ (CN-65 is found with it).")
+@click.option("--lot", help="Lot label as printed on goods or documents.")
+def impact_cmd(
+    opts: Options, party: str | None, facility: str | None, region: str | None, lot: str | None
+) -> None:
+    """Which shipments' chains touch a party, facility, region or lot."""
+    query = {"party": party, "facility": facility, "region": region, "lot": lot}
+    if opts.remote:
+        from ledger.client import Client
+
+        found = Client(opts.remote, token=opts.token).impact(**query).get("shipments", [])
+    else:
+        ledger = opts.ledger()
+        try:
+            found = impact(ledger, **query)
+        finally:
+            ledger.store.close()
+    text = "\n".join(f"{s['entry_number']}  {s['shipment']}" for s in found)
+    emit(opts, {"shipments": found}, text or "no shipment touches it")

@@ -1,0 +1,285 @@
+"""Screening lists (the UFLPA Entity List and lists of the same shape) and name matching.
+
+A list is CSV with at least a ``name`` column; ``aliases`` (separated by `` | ``),
+``list_section``, ``effective_date``, ``removed_date`` and ``location`` are read when
+present. A listing applies to an event only on or after its effective date and before
+its removal date: goods made before an entity was listed are not presumed tainted.
+
+Names are compared after normalisation: Unicode compatibility forms and accents are
+folded, case is folded, ``&`` reads as ``and``, apostrophes vanish, other punctuation
+and spacing are ignored, and *trailing* legal-form words ("Co., Ltd.", "Limited", "Inc")
+are dropped. Organisational words ("Group", "Holdings") are dropped only when at least
+two words remain, so "Camel Group Co., Ltd." stays "camel group" and never matches
+every "Camel" in the world. Words inside a name are never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ledger.encoding import format_timestamp, parse_date, parse_timestamp
+from ledger.errors import MalformedError, TooLargeError, UsageError
+from ledger.storage.base import Store
+from ledger.storage.lookup import Lookups, StoredList
+
+MAX_LIST_BYTES = 16_000_000
+MAX_ROWS = 100_000
+ALIAS_SEPARATOR = "|"
+
+#: Legal-form words, dropped from the end of a name.
+LEGAL_FORMS = frozenset(
+    {
+        *("co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited"),
+        *("llc", "lp", "llp", "plc", "gmbh", "ag", "sa", "sarl", "srl", "bv", "nv"),
+        *("pte", "pty", "jsc", "pjsc", "ooo", "kk", "sdn", "bhd"),
+    }
+)
+#: Organisational words, dropped from the end only while two or more words remain.
+ORG_WORDS = frozenset({"group", "holding", "holdings"})
+#: Annotations lists put after aliases; they are not part of the name.
+_ANNOTATION = re.compile(
+    r"\(\s*(?:formerly\s+known\s+as|former\s+name|formerly|f/?k/?a|also\s+known\s+as|a/?k/?a)"
+    r"\s*\)",
+    re.IGNORECASE,
+)
+_APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
+_NON_WORD = re.compile(r"[^\w]+|_+")
+
+
+def name_tokens(name: str) -> list[str]:
+    """The words of ``name`` after folding and dropping trailing legal forms."""
+    text = _ANNOTATION.sub(" ", name)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = _APOSTROPHES.sub("", text.replace("&", " and "))
+    words: list[str] = []
+    acronym = False  # joining a run of single letters: "l.l.c." -> "llc", "s.a." -> "sa"
+    for token in (t for t in _NON_WORD.split(text) if t):
+        single = len(token) == 1 and token.isalpha()
+        if single and acronym:
+            words[-1] += token
+        else:
+            words.append(token)
+        acronym = single
+    if len(words) > 1 and words[0] == "the":
+        words = words[1:]
+    while len(words) > 1 and (
+        words[-1] in LEGAL_FORMS or (words[-1] in ORG_WORDS and len(words) > 2)
+    ):
+        words.pop()
+    return words
+
+
+def normalize_name(name: str) -> str:
+    """A readable normal form: the kept words separated by single spaces."""
+    return " ".join(name_tokens(name))
+
+
+def name_key(name: str) -> str:
+    """The matching key: the kept words with no separator (spacing never matters)."""
+    return "".join(name_tokens(name))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One row of a list: an entity, its aliases and when the listing is in force."""
+
+    row: int
+    name: str
+    aliases: tuple[str, ...]
+    section: str
+    effective: date | None
+    removed: date | None
+    location: str
+
+    def in_force(self, on: date) -> bool:
+        """A listing with no stated effective date is treated as always in force."""
+        started = self.effective is None or self.effective <= on
+        return started and (self.removed is None or on < self.removed)
+
+    def describe(self) -> str:
+        parts = [f"row {self.row}"]
+        if self.section:
+            parts.append(f"section {self.section}")
+        parts.append(
+            f"effective {self.effective.isoformat()}"
+            if self.effective
+            else "effective date unstated"
+        )
+        if self.removed:
+            parts.append(f"removed {self.removed.isoformat()}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Match:
+    listing: Listing
+    listed_name: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ScreeningList:
+    """A parsed list version: its exact bytes, their SHA-256 and its listings."""
+
+    name: str
+    sha256: str
+    loaded_at: datetime
+    data: bytes
+    listings: tuple[Listing, ...]
+    source: str | None = None
+    _index: dict[str, list[tuple[Listing, str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        for listing in self.listings:
+            for listed in (listing.name, *listing.aliases):
+                key = name_key(listed)
+                if key:
+                    self._index.setdefault(key, []).append((listing, listed))
+
+    def matches(self, names: Iterable[str], on: date | None = None) -> list[Match]:
+        """Listings matching any of ``names`` (in force ``on`` that date, if given)."""
+        out: dict[tuple[int, str], Match] = {}
+        for name in names:
+            for listing, listed in self._index.get(name_key(name), ()):
+                if on is None or listing.in_force(on):
+                    out.setdefault((listing.row, name), Match(listing, listed, name))
+        return [out[k] for k in sorted(out)]
+
+    def summary(self) -> dict[str, Any]:
+        """What a verdict says of the list it applied (never its contents)."""
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "loaded_at": format_timestamp(self.loaded_at),
+            "listings": len(self.listings),
+        }
+
+    def to_bundle(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "sha256": self.sha256,
+            "loaded_at": format_timestamp(self.loaded_at),
+            "csv": self.data.decode("utf-8"),
+        }
+        dates = [x.effective for x in self.listings if x.effective is not None]
+        if dates:
+            out["effective_on"] = max(dates).isoformat()
+        if self.source:
+            out["source"] = self.source
+        return out
+
+
+def _date(value: str, what: str) -> date | None:
+    value = value.strip()
+    return parse_date(value, what=what).date() if value else None
+
+
+def parse_list(
+    data: bytes, *, name: str, loaded_at: datetime, source: str | None = None
+) -> ScreeningList:
+    """Parse list bytes (UTF-8 CSV with a header row) or raise a coded error."""
+    if not name.strip() or len(name) > 128 or any(ord(c) < 0x20 for c in name):
+        raise UsageError("a screening list needs a name of 1 to 128 printable characters")
+    if len(data) > MAX_LIST_BYTES:
+        raise TooLargeError(f"screening list is {len(data)} bytes; the limit is {MAX_LIST_BYTES}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise MalformedError(f"screening list is not UTF-8 (byte {e.start})") from e
+    try:
+        rows = list(csv.DictReader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as e:
+        raise MalformedError(f"screening list is not valid CSV: {e}") from e
+    if not rows or "name" not in rows[0]:
+        raise MalformedError("screening list needs a header row with a 'name' column")
+    if len(rows) > MAX_ROWS:
+        raise TooLargeError(f"screening list has more than {MAX_ROWS} rows")
+    listings = []
+    for number, row in enumerate(rows, start=2):
+        if None in row:
+            raise MalformedError(f"screening list row {number} has more fields than the header")
+        entity = (row.get("name") or "").strip()
+        if not entity:
+            raise MalformedError(f"screening list row {number} has no name")
+        aliases = tuple(
+            a.strip() for a in (row.get("aliases") or "").split(ALIAS_SEPARATOR) if a.strip()
+        )
+        listings.append(
+            Listing(
+                row=number,
+                name=entity,
+                aliases=aliases,
+                section=(row.get("list_section") or "").strip(),
+                effective=_date(row.get("effective_date") or "", f"row {number} effective_date"),
+                removed=_date(row.get("removed_date") or "", f"row {number} removed_date"),
+                location=(row.get("location") or "").strip(),
+            )
+        )
+    return ScreeningList(
+        name=name.strip(),
+        sha256=hashlib.sha256(data).hexdigest(),
+        loaded_at=loaded_at,
+        data=data,
+        listings=tuple(listings),
+        source=source,
+    )
+
+
+def read_list_file(path: Path, *, name: str | None, loaded_at: datetime) -> ScreeningList:
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_LIST_BYTES + 1)
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from e
+    return parse_list(data, name=name or path.stem, loaded_at=loaded_at, source=str(path.name))
+
+
+def from_bundle(item: dict[str, Any]) -> ScreeningList:
+    """A list carried in an evidence bundle; its bytes must hash to its stated SHA-256."""
+    data = str(item["csv"]).encode("utf-8")
+    parsed = parse_list(
+        data,
+        name=str(item["name"]),
+        loaded_at=parse_timestamp(item["loaded_at"], what="loaded_at"),
+        source=item.get("source"),
+    )
+    if parsed.sha256 != item["sha256"]:
+        raise MalformedError(
+            f"screening list {item['name']!r}: its bytes hash to {parsed.sha256}, "
+            f"not the stated {item['sha256']}"
+        )
+    return parsed
+
+
+def record_list(
+    store: Store, data: bytes, *, name: str, source: str | None, now: datetime
+) -> tuple[ScreeningList, bool]:
+    """Record a list version in the database; ``(list, False)`` when already the latest."""
+    parsed = parse_list(data, name=name, loaded_at=now, source=source)
+    lookups = Lookups(store)
+    added = lookups.add_list(StoredList(parsed.name, parsed.sha256, now, source, data))
+    if added:
+        return parsed, True
+    current = next(x for x in loaded_lists(store) if x.name == parsed.name)
+    return current, False
+
+
+def _from_stored(item: StoredList) -> ScreeningList:
+    return parse_list(item.data, name=item.name, loaded_at=item.loaded_at, source=item.source)
+
+
+def loaded_lists(store: Store, *, all_versions: bool = False) -> list[ScreeningList]:
+    """The lists recorded in the database: the latest version of each name by default."""
+    return [_from_stored(x) for x in Lookups(store).lists(all_versions=all_versions)]

@@ -1,0 +1,209 @@
+"""Index queries for verification, impact queries and screening lists, on the SQL store.
+
+Each method is one indexed query (or one per chunk of 500 keys), so the verifier's
+cost is the number of things a chain relies on, never the size of the log. The
+tables are the store's own (insert-only, guarded by triggers): ``lookup`` is filled
+at append time from :func:`ledger.admission.lookup_rows`; ``screening_list`` keeps
+every version of every list loaded, with its exact bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import peewee as pw
+
+from ledger.encoding import format_timestamp, parse_timestamp
+from ledger.errors import ConfigError, StorageError
+from ledger.storage.base import Store
+
+CHUNK = 500
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoredList:
+    name: str
+    sha256: str
+    loaded_at: datetime
+    source: str | None
+    data: bytes
+
+
+def _guard(what: str, fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except (pw.PeeweeException, sqlite3.Error) as e:
+        raise StorageError(f"the database failed while {what}: {e}") from e
+
+
+def _rows(query: Any) -> list[tuple[Any, ...]]:
+    return list(query.tuples())
+
+
+def _ids(what: str, query: Any) -> list[str]:
+    """The first column of ``query``'s rows, as strings."""
+    return _guard(what, lambda: [str(row[0]) for row in query.tuples()])
+
+
+def _chunks(keys: Iterable[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(keys))
+    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
+
+
+class Lookups:
+    """Read (and for screening lists, write) the index tables of a SQL store."""
+
+    def __init__(self, store: Store) -> None:
+        models = getattr(store, "m", None)
+        if not isinstance(models, dict) or "lookup" not in models:
+            raise ConfigError("verification indexes need the SQL store (SQLite or PostgreSQL)")
+        self.store = store
+        self.m: dict[str, Any] = models
+
+    # -- what a chain relies on -----------------------------------------------------------
+
+    def related(self, kind: str, key: str) -> list[str]:
+        """Attestation ids found by ``(kind, key)``, in log order where the table knows it.
+
+        Kinds: ``party`` and ``facility`` (their versions), ``key`` (the entry admitting
+        the key, then its revocations), ``consumer`` (spends of an output ref), and the
+        ``lookup`` kinds ``certificate``, ``audit``, ``event`` (by facility) and
+        ``revocation`` (by target).
+        """
+        return _guard(f"looking up {kind} {key}", lambda: self._related(kind, key))
+
+    def _related(self, kind: str, key: str) -> list[str]:
+        m = self.m
+        if kind == "party":
+            p = m["party_version"]
+            q = p.select(p.attestation).where(p.party_id == key).order_by(p.entry_idx)
+        elif kind == "facility":
+            f = m["facility_version"]
+            q = f.select(f.attestation).where(f.facility_id == key).order_by(f.entry_idx)
+        elif kind == "key":
+            k, r = m["key"], m["key_revocation"]
+            q = (
+                k.select(k.attestation)
+                .where(k.key_id == key)
+                .union_all(r.select(r.attestation).where(r.key_id == key))
+            )
+        elif kind == "consumer":
+            s = m["spend"]
+            q = s.select(s.consumer).where(s.ref == key)
+        else:
+            lk = m["lookup"]
+            q = (
+                lk.select(lk.attestation)
+                .where((lk.kind == kind) & (lk.key == key))
+                .order_by(lk.entry_idx)
+            )
+        return list(dict.fromkeys(str(row[0]) for row in q.tuples()))
+
+    # -- impact queries ---------------------------------------------------------------------
+
+    def issued_by(self, party: str, types: Sequence[str]) -> list[str]:
+        e = self.m["entry"]
+        query = e.select(e.attestation_id).where((e.issuer == party) & (e.type.in_(list(types))))
+        return _ids("listing entries", query)
+
+    def held_by(self, party: str) -> list[str]:
+        """Attestations that created outputs now or once held by ``party``."""
+        o = self.m["output"]
+        query = o.select(o.attestation).where(o.holder == party).distinct()
+        return _ids("listing outputs", query)
+
+    def facilities(self, *, operator: str | None = None, regions: Sequence[str] = ()) -> list[str]:
+        f = self.m["facility_version"]
+        clause = f.operator == operator if operator is not None else f.region.in_(list(regions))
+        query = f.select(f.facility_id).where(clause).distinct()
+        return _ids("listing facilities", query)
+
+    def refs_with_lot(self, lot: str) -> list[str]:
+        o = self.m["output"]
+        query = o.select(o.ref).where(o.lot == lot)
+        return _ids("listing lots", query)
+
+    def refs_of(self, attestations: Iterable[str]) -> list[str]:
+        o = self.m["output"]
+        out: list[str] = []
+        for chunk in _chunks(attestations):
+            query = o.select(o.ref).where(o.attestation.in_(chunk))
+            out += _ids("listing outputs", query)
+        return out
+
+    def consumers_of(self, refs: Iterable[str]) -> list[str]:
+        s = self.m["spend"]
+        out: list[str] = []
+        for chunk in _chunks(refs):
+            query = s.select(s.consumer).where(s.ref.in_(chunk))
+            out += _ids("listing spends", query)
+        return list(dict.fromkeys(out))
+
+    def shipments_among(self, attestations: Iterable[str]) -> dict[str, str]:
+        """``{attestation id: entry number}`` of the shipments among ``attestations``."""
+        s = self.m["shipment"]
+        out: dict[str, str] = {}
+        for chunk in _chunks(attestations):
+            query = s.select(s.attestation, s.entry_number).where(s.attestation.in_(chunk))
+            rows = _guard("listing shipments", functools.partial(_rows, query))
+            out.update({str(a): str(n) for a, n in rows})
+        return out
+
+    def names(self) -> list[tuple[str, str, str, str]]:
+        """``(kind, id, name, attestation)`` for every party and facility version."""
+        p, f = self.m["party_version"], self.m["facility_version"]
+
+        def read() -> list[tuple[str, str, str, str]]:
+            out = [
+                ("party", str(i), str(n), str(a))
+                for i, n, a in p.select(p.party_id, p.legal_name, p.attestation).tuples()
+            ]
+            out += [
+                ("facility", str(i), str(n), str(a))
+                for i, n, a in f.select(f.facility_id, f.name, f.attestation).tuples()
+            ]
+            return out
+
+        return _guard("listing names", read)
+
+    # -- screening lists ------------------------------------------------------------------
+
+    def add_list(self, item: StoredList) -> bool:
+        """Record a list version; False when the same bytes are already its latest."""
+        current = next((x for x in self.lists() if x.name == item.name), None)
+        if current is not None and current.sha256 == item.sha256:
+            return False
+        table = self.m["screening_list"]
+        row = {
+            "name": item.name,
+            "sha256": item.sha256,
+            "loaded_at": format_timestamp(item.loaded_at, micro=True),
+            "source": item.source,
+            "data": item.data,
+        }
+        _guard("recording the list", lambda: table.insert(**row).execute())
+        return True
+
+    def lists(self, *, all_versions: bool = False) -> list[StoredList]:
+        """Loaded lists: the latest version of each name (or every version), by name."""
+        table = self.m["screening_list"]
+
+        def read() -> list[StoredList]:
+            rows = list(table.select().order_by(table.name, table.id).iterator())
+            out: dict[str, StoredList] = {}
+            versions = []
+            for r in rows:
+                item = StoredList(
+                    r.name, r.sha256, parse_timestamp(r.loaded_at), r.source, bytes(r.data)
+                )
+                out[r.name] = item
+                versions.append(item)
+            return versions if all_versions else list(out.values())
+
+        return _guard("reading screening lists", read)

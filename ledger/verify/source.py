@@ -1,0 +1,208 @@
+"""Where the verifier reads a chain from: the narrow :class:`ChainSource` protocol.
+
+The verifier trusts nothing a source says. A source hands over bytes (leaves,
+envelopes) and inclusion proofs, and names the entries that may matter (a party's
+versions, a key's admission and revocations, a facility's certificates...); the
+verifier checks each against the signed checkpoint before using it. Two sources exist:
+:class:`LedgerSource` reads a live database, one indexed query per question, so cost
+follows the chain and not the log; :class:`BundleSource` reads an evidence bundle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ledger import merkle
+from ledger.attestation import parse_attestation
+from ledger.canonical import canonical_bytes
+from ledger.encoding import b64decode, sha256_id
+from ledger.errors import LedgerError, NotFoundError
+from ledger.leaf import parse_leaf
+from ledger.log import Ledger
+from ledger.storage.base import StoredCheckpoint
+from ledger.storage.lookup import Lookups
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    """One log entry as a source gives it: bytes and a proof, all still unverified."""
+
+    index: int
+    leaf: bytes
+    envelope: bytes | None
+    proof: merkle.InclusionProof | None
+    stored_leaf_hash: bytes | None = None
+
+
+class ChainSource(Protocol):
+    """The questions a verifier asks; every answer is checked before it is used."""
+
+    def checkpoint_note(self) -> bytes: ...
+
+    def entry(self, attestation_id: str) -> ChainEntry | None:
+        """The entry of an attestation under the checkpoint, or None."""
+        ...
+
+    def leaf(self, index: int) -> ChainEntry | None:
+        """The leaf at ``index`` (envelope optional), to check ``prev`` links."""
+        ...
+
+    def related(self, kind: str, key: str) -> Sequence[str]:
+        """Attestation ids that may matter: see :meth:`Lookups.related` for the kinds."""
+        ...
+
+
+class LedgerSource:
+    """A live ledger at its latest checkpoint (later appends are not seen)."""
+
+    def __init__(self, ledger: Ledger, head: StoredCheckpoint | None = None) -> None:
+        self.store = ledger.store
+        self.lookups = Lookups(ledger.store)
+        found = head or ledger.store.head()
+        if found is None:
+            raise NotFoundError("the log is empty: there is nothing to verify")
+        self.head = found
+        self.size = found.size
+
+    def checkpoint_note(self) -> bytes:
+        return self.head.note
+
+    def _proof(self, index: int, leaf_hash: bytes) -> merkle.InclusionProof | None:
+        try:
+            hashes = merkle.inclusion_proof(index, self.size, self.store)
+        except LedgerError:
+            return None
+        return merkle.InclusionProof(index, self.size, leaf_hash, tuple(hashes))
+
+    def entry(self, attestation_id: str) -> ChainEntry | None:
+        stored = self.store.find(attestation_id)
+        if stored is None or stored.index >= self.size:
+            return None
+        return ChainEntry(
+            stored.index,
+            stored.leaf,
+            stored.envelope,
+            self._proof(stored.index, stored.leaf_hash),
+            stored.leaf_hash,
+        )
+
+    def leaf(self, index: int) -> ChainEntry | None:
+        if not 0 <= index < self.size:
+            return None
+        try:
+            stored = self.store.get(index)
+        except LedgerError:
+            return None
+        return ChainEntry(
+            index, stored.leaf, None, self._proof(index, stored.leaf_hash), stored.leaf_hash
+        )
+
+    def related(self, kind: str, key: str) -> Sequence[str]:
+        return self.lookups.related(kind, key)
+
+
+def _leaf_bytes(text: str) -> bytes:
+    """Leaf bytes, or none when the base64 is damaged (the leaf then proves nothing)."""
+    try:
+        return b64decode(text, what="leaf")
+    except LedgerError:
+        return b""
+
+
+def _proof_or_none(raw: Any) -> merkle.InclusionProof | None:
+    try:
+        return merkle.InclusionProof.from_json(raw)
+    except LedgerError:
+        return None
+
+
+class BundleSource:
+    """An evidence bundle (already schema-checked): only what it carries exists.
+
+    ``carried_ids`` and ``carried_leaves`` list everything the bundle holds, so the
+    verifier can check all of it (an edited byte anywhere must fail, even in an entry
+    the verdict would not need); ``problems`` notes entries that cannot even be named.
+    """
+
+    def __init__(self, bundle: dict[str, Any]) -> None:
+        self.note = str(bundle["checkpoint"]).encode("utf-8")
+        self._entries: dict[str, ChainEntry] = {}
+        self._leaves: dict[int, ChainEntry] = {}
+        self._related: dict[tuple[str, str], list[str]] = {}
+        self.carried_ids: list[str] = []
+        self.carried_leaves: list[int] = []
+        self.problems: list[str] = []
+        for item in bundle.get("leaves", []):
+            self._put_leaf(
+                ChainEntry(
+                    item["index"],
+                    _leaf_bytes(item["leaf"]),
+                    None,
+                    _proof_or_none(item["inclusion"]),
+                )
+            )
+            self.carried_leaves.append(item["index"])
+        for position, item in enumerate(bundle["entries"]):
+            self._add(position, item)
+
+    def _put_leaf(self, entry: ChainEntry) -> None:
+        if entry.index in self._leaves:
+            self.problems.append(f"the bundle carries leaf {entry.index} twice")
+        self._leaves[entry.index] = entry
+
+    def _add(self, position: int, item: dict[str, Any]) -> None:
+        leaf = _leaf_bytes(item["leaf"])
+        envelope = canonical_bytes(item["envelope"])
+        entry = ChainEntry(item["index"], leaf, envelope, _proof_or_none(item["inclusion"]))
+        self._put_leaf(entry)
+        names: list[str] = []
+        with contextlib.suppress(LedgerError):
+            names.append(parse_leaf(leaf).attestation)
+        try:
+            att = parse_attestation(item["envelope"])
+        except LedgerError:
+            payload = item["envelope"].get("payload")
+            with contextlib.suppress(LedgerError):
+                names.append(sha256_id(b64decode(payload, what="payload")))
+        else:
+            names.append(att.id)
+            for kind, key in _relations(att.type, att.body):
+                self._related.setdefault((kind, key), []).append(att.id)
+        names = list(dict.fromkeys(names))
+        if not names:
+            self.problems.append(f"bundle entry {position} has no readable leaf or payload")
+            return
+        for name in names:
+            if self._entries.setdefault(name, entry) is not entry:
+                self.problems.append(f"the bundle carries two entries for {name}")
+        self.carried_ids.append(names[0])
+
+    def checkpoint_note(self) -> bytes:
+        return self.note
+
+    def entry(self, attestation_id: str) -> ChainEntry | None:
+        return self._entries.get(attestation_id)
+
+    def leaf(self, index: int) -> ChainEntry | None:
+        return self._leaves.get(index)
+
+    def related(self, kind: str, key: str) -> Sequence[str]:
+        return list(dict.fromkeys(self._related.get((kind, key), [])))
+
+
+def _relations(type_: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ``(kind, key)`` pairs under which an attestation is found, as in the database."""
+    if type_ == "party":
+        return [("party", body["party_id"])] + [("key", k["key_id"]) for k in body["keys"]]
+    if type_ == "key":
+        return [("key", body["key_id"])]
+    if type_ == "facility":
+        return [("facility", body["facility_id"])]
+    if type_ in ("certificate", "audit"):
+        return [(type_, body["facility"])]
+    if type_ == "revocation":
+        return [("revocation", body["target"])]
+    return [("consumer", item["ref"]) for item in body.get("inputs", [])]

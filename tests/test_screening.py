@@ -1,0 +1,214 @@
+"""Screening lists on the real UFLPA Entity List: names, aliases, dates in force, removal."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from verify_fixtures import (
+    ENTITY_LIST,
+    CottonChain,
+    World,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
+
+from ledger.errors import MalformedError, TooLargeError, UsageError
+from ledger.screening import (
+    loaded_lists,
+    name_key,
+    normalize_name,
+    parse_list,
+    read_list_file,
+    record_list,
+)
+from ledger.verify import impacted_by_list
+
+LOADED = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def uflpa() -> object:
+    assert ENTITY_LIST.exists(), f"shared data missing: {ENTITY_LIST}"
+    return read_list_file(ENTITY_LIST, name="UFLPA Entity List", loaded_at=LOADED)
+
+
+def hits(lst: object, name: str, on: str | None = None) -> list[str]:
+    found = lst.matches([name], on=date.fromisoformat(on) if on else None)  # type: ignore[attr-defined]
+    return [m.listing.name for m in found]
+
+
+def test_the_shared_list_parses_with_its_hash(uflpa: object) -> None:
+    data = ENTITY_LIST.read_bytes()
+    assert uflpa.sha256 == hashlib.sha256(data).hexdigest()  # type: ignore[attr-defined]
+    assert len(uflpa.listings) == 91  # type: ignore[attr-defined]
+    east_hope = next(x for x in uflpa.listings if x.name.startswith("Xinjiang East Hope"))  # type: ignore[attr-defined]
+    assert east_hope.effective is None and east_hope.in_force(date(2020, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Baoding LYSZD Trade and Business Co., Ltd.", "baoding lyszd trade and business"),
+        ("BAODING LYSZD TRADE & BUSINESS COMPANY LIMITED", "baoding lyszd trade and business"),
+        ("Camel Group Co., Ltd.", "camel group"),  # "Group" kept: one word would remain
+        ("Xinjiang Zhongtai Group Co. Ltd.", "xinjiang zhongtai"),
+        ("Hefei Meiling Group Holdings Limited (former name)", "hefei meiling"),
+        ("Kashgar Construction Engineering (Group) Co., Ltd.", "kashgar construction engineering"),
+        ("Acme Trading L.L.C.", "acme trading"),
+        ("Société Générale S.A.", "societe generale"),
+        (
+            "China Cotton Group Henan Logistics Park Co., Ltd., Xinye Branch",
+            "china cotton group henan logistics park co ltd xinye branch",
+        ),
+    ],
+)
+def test_normalisation(name: str, expected: str) -> None:
+    assert normalize_name(name) == expected
+
+
+def test_normalisation_does_not_over_reach() -> None:
+    assert name_key("Xinjiang Zhongtai Chemical Co. Ltd.") != name_key(
+        "Xinjiang Zhongtai Group Co. Ltd."
+    )
+    assert name_key("Esquel Ltd") != name_key("Esquel Group")
+    assert name_key("Camel Co., Ltd.") != name_key("Camel Group Co., Ltd.")
+    assert name_key("Xinjiang Nonferrous") != name_key(
+        "Xinjiang Nonferrous Metals Industry Group Co., Ltd."
+    )
+    assert name_key("Huafu Fashion Co., Ltd.") != name_key("Ninghai Huafu Textile")
+
+
+def test_real_names_and_aliases_match(uflpa: object) -> None:
+    # legal names, in other spellings of their legal forms and punctuation
+    assert hits(uflpa, "Ninestar Corp.") == ["Ninestar Corporation"]
+    assert hits(uflpa, "Zhuhai Pu Tech Industrial Company Limited") == [
+        "Zhuhai Pu-Tech Industrial Co., Ltd."
+    ]
+    assert hits(uflpa, "Sichuan Yuanan Pharmaceutical Co Ltd") == ["Sichuan Yuan'an Pharmaceutical"]
+    # aliases, including former names marked as such in the list
+    assert hits(uflpa, "Hotan Haolin Hair Accessories") == [
+        "Hetian Haolin Hair Accessories Co. Ltd."
+    ]
+    assert hits(uflpa, "Hefei Meiling Co., Ltd.") == ["Changhong Meiling Co., Ltd."]
+    assert hits(uflpa, "Chaohu Youngor Color Spinning Technology Co., Ltd.") == [
+        "Anhui Xinya New Materials Co., Ltd."
+    ]
+    assert hits(uflpa, "HY Solar") == ["Hongyuan Green Energy Co., Ltd."]
+    assert hits(uflpa, "Junan Jinsheng Import and Export") == ["Junan Jinsheng Import & Export"]
+    # near misses stay misses
+    assert hits(uflpa, "Xinjiang Nonferrous") == []  # an alias removed from East Hope
+    assert hits(uflpa, "Ninestar Printing") == []
+    assert hits(uflpa, "Hetian Haolin") == []
+
+
+def test_a_listing_not_yet_in_force_at_the_event_date(uflpa: object) -> None:
+    name = "Akesu Huafu Melange Yarn Co., Ltd."  # an alias of Aksu Huafu, effective 2025-01-15
+    assert hits(uflpa, name, "2025-01-14") == []
+    assert hits(uflpa, name, "2025-01-15") == ["Aksu Huafu Color Spinning Co., Ltd."]
+    assert hits(uflpa, "Donghai JA Solar Technology Co Ltd", "2024-12-31") == []
+    assert hits(uflpa, "Donghai JA Solar Technology Co Ltd", "2025-02-01") != []
+
+
+def test_a_removed_listing_and_its_relisting(uflpa: object) -> None:
+    def sections(on: str) -> list[str]:
+        found = uflpa.matches(["Changji Yida Textile Co Ltd"], on=date.fromisoformat(on))  # type: ignore[attr-defined]
+        return [m.listing.section for m in found]
+
+    assert sections("2023-05-01") == ["2(d)(2)(B)(i)"]  # the (i) row, removed 2024-11-01
+    assert sections("2024-12-01") == ["2(d)(2)(B)(v)"]  # only the (v) row from that day
+    assert sections("2022-06-20") == []  # before the list existed
+
+
+def test_lists_of_the_same_shape_with_a_removal() -> None:
+    data = (
+        b"name,aliases,list_section,effective_date,location,sector,source,removed_date,notes\n"
+        b'"Example Spinning Co., Ltd.",Example Yarn,WRO,2023-01-01,Somewhere,yarn,test,'
+        b"2024-06-30,\n"
+    )
+    lst = parse_list(data, name="Test WRO list", loaded_at=LOADED)
+    assert hits(lst, "EXAMPLE YARN", "2024-06-29") == ["Example Spinning Co., Ltd."]
+    assert hits(lst, "Example Spinning Company Limited", "2024-06-30") == []
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", MalformedError),
+        (b"\xff\xfe", MalformedError),
+        (b"title,aliases\nX,\n", MalformedError),
+        (b"name,effective_date\nX,2024/01/01\n", MalformedError),
+        (b"name,effective_date\nX,2024-01-01,extra\n", MalformedError),
+        (b"name\n\n,\n", MalformedError),
+        (b"name\n" + b"x" * 16_000_001, TooLargeError),
+    ],
+)
+def test_bad_lists_are_refused_with_codes(data: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_list(data, name="bad", loaded_at=LOADED)
+
+
+def test_bad_list_names_and_files(tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        parse_list(b"name\nX\n", name="", loaded_at=LOADED)
+    with pytest.raises(UsageError):
+        read_list_file(tmp_path / "missing.csv", name=None, loaded_at=LOADED)
+
+
+def test_lists_are_recorded_with_versions(world: World) -> None:
+    store = world.ledger.store
+    first, added = record_list(
+        store,
+        ENTITY_LIST.read_bytes(),
+        name="UFLPA Entity List",
+        source="uflpa-entity-list.csv",
+        now=LOADED,
+    )
+    assert added
+    _, again = record_list(
+        store,
+        ENTITY_LIST.read_bytes(),
+        name="UFLPA Entity List",
+        source="uflpa-entity-list.csv",
+        now=LOADED,
+    )
+    assert not again  # the same bytes are not a new version
+    newer = ENTITY_LIST.read_bytes() + b'"Example New Entity Co., Ltd.",,,2025-06-01,,,,,\n'
+    latest, added = record_list(
+        store, newer, name="UFLPA Entity List", source=None, now=datetime(2025, 6, 2, tzinfo=UTC)
+    )
+    assert added and latest.sha256 != first.sha256
+    assert [x.sha256 for x in loaded_lists(store)] == [latest.sha256]
+    assert len(loaded_lists(store, all_versions=True)) == 2
+
+
+def test_which_shipments_a_newly_loaded_list_now_fails(world: World) -> None:
+    chain = CottonChain(world)
+    chain.actors(
+        names={"knitter": "Esquel China Holdings Limited"},  # an Esquel Group alias
+        countries={"knitter": "CN"},
+        regions={"knitter": "CN-GD"},
+    )
+    chain.certify()
+    for stage in (chain.farm, chain.gin, chain.spin, chain.knit, chain.sew, chain.ship):
+        stage()
+    assert world.verify().status == "pass"
+    listed, _ = record_list(
+        world.ledger.store,
+        ENTITY_LIST.read_bytes(),
+        name="UFLPA Entity List",
+        source=None,
+        now=world.clock.now,
+    )
+    found = impacted_by_list(world.ledger, listed)
+    assert [x["shipment"] for x in found] == [world.ids["shipment"]]
+    assert found[0]["status"] == "fail"
+    assert {f["code"] for f in found[0]["findings"]} == {"ENTITY_LISTED"}
+    assert impacted_by_list(world.ledger, "UFLPA Entity List") == found
+    not_yet = parse_list(
+        b"name,aliases,effective_date\nEsquel Group,Esquel China Holdings Limited,2026-01-01\n",
+        name="future",
+        loaded_at=LOADED,
+    )
+    assert impacted_by_list(world.ledger, not_yet) == []  # matches, but not in force then
