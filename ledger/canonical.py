@@ -21,10 +21,49 @@ MAX_INT = 2**53 - 1  # I-JSON: integers beyond this are not interoperable
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 canonical encoding of ``value``."""
+    if _plain(value):
+        try:
+            return _JSON_PLAIN.encode(value).encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise MalformedError("a string contains a lone surrogate") from e
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as e:
         raise MalformedError(f"value cannot be canonicalised: {e}") from e
+
+
+#: The standard library's encoder writes exactly RFC 8785 for "plain" values: no
+#: floats (JCS formats numbers as ECMAScript does, Python differently), integers within
+#: I-JSON's range, and object keys in ASCII (JCS sorts keys by UTF-16 code units, Python
+#: by code points; the two orders agree on ASCII). Its string escapes (\b \t \n \f \r
+#: \" \\ and lowercase \u00xx for other controls, everything else as UTF-8) are JCS's.
+#: Every lotchain payload, envelope and leaf is plain; anything else goes to rfc8785.
+_JSON_PLAIN = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+)
+
+
+def _plain(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if -MAX_INT <= item <= MAX_INT:
+                continue
+            return False
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or not key.isascii():
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

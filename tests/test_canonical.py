@@ -6,6 +6,9 @@ import hashlib
 import json
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import shared_path
 from ledger.canonical import canonical_bytes, parse_canonical, parse_json
@@ -91,3 +94,36 @@ def test_parse_canonical_refuses_other_encodings_of_the_same_value() -> None:
     for variant in (b'{"b":[true,null],"a":1}', b'{"a": 1,"b":[true,null]}', b'{"a":1.0}'):
         with pytest.raises(MalformedError):
             parse_canonical(variant)
+
+
+plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(max_codepoint=127), max_size=6), inner, max_size=4
+        )
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(plain_values)
+def test_fast_encoder_is_exactly_rfc8785_on_plain_values(value: object) -> None:
+    """The standard library path must give the same bytes as the rfc8785 reference."""
+    assert canonical_bytes(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_fast_encoder_escapes_every_character_as_rfc8785(text: str) -> None:
+    assert canonical_bytes({"k": text, "l": [text]}) == rfc8785.dumps({"k": text, "l": [text]})
+
+
+def test_values_that_are_not_plain_still_canonicalise() -> None:
+    for value in ({"a": 1.5e21}, {"é": 1}, {"\U0001f600": 1, "\ufb01": 2}, [0.1, -0.0]):
+        assert canonical_bytes(value) == rfc8785.dumps(value)
