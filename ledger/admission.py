@@ -35,6 +35,7 @@ from ledger.state import (
     PartyRecord,
     Spend,
     StateDelta,
+    StateRequest,
     StateView,
 )
 from ledger.trustroot import TrustRoot
@@ -112,6 +113,38 @@ def check_signatures(att: Attestation, view: StateView, trust: TrustRoot, now: d
         raise KeyInvalidError(
             f"no signature by a key of the issuer {att.issuer}", attestation=att.id
         )
+
+
+def state_request(attestations: Iterable[Attestation]) -> StateRequest:
+    """Every state question :func:`admit` may ask about these attestations."""
+    req = StateRequest()
+    for att in attestations:
+        body, kind = att.body, att.type
+        req.attestations.add(att.id)
+        req.keys.update(s.keyid for s in att.envelope.signatures)
+        req.parties.add(att.issuer)
+        if kind == "party":
+            req.parties.add(body["party_id"])
+            req.keys.update(k["key_id"] for k in body["keys"])
+        elif kind == "key":
+            req.parties.add(body["party"])
+            req.keys.add(body["key_id"])
+        elif kind == "facility":
+            req.parties.add(body["operator"])
+            req.facilities.add(body["facility_id"])
+        elif kind == "transfer":
+            req.parties.add(body["to"])
+        elif kind == "shipment":
+            req.parties.update((body["exporter"], body["manufacturer"]))
+            req.shipments.add(body["entry_number"])
+        elif kind == "certificate":
+            req.attestations.update(body["audits"])
+        elif kind == "revocation":
+            req.attestations.add(body["target"])
+        if "facility" in body:
+            req.facilities.add(body["facility"])
+        req.outputs.update(item["ref"] for item in body.get("inputs", ()))
+    return req
 
 
 def admit(att: Attestation, view: StateView, trust: TrustRoot, *, now: datetime) -> StateDelta:

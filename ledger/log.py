@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger import merkle
-from ledger.admission import admit
+from ledger.admission import admit, state_request
 from ledger.attestation import Attestation, parse_attestation
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.dsse import Envelope
@@ -118,6 +118,7 @@ class Ledger:
             prev_hash, last_time = self._tail(size)
             now = max(self.clock(), last_time) if last_time else self.clock()
             overlay = Overlay(self.store)
+            overlay.prefetch(state_request(att for _, att in parsed))
             for i, att in parsed:
                 try:
                     delta = admit(att, overlay, self.trust, now=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -128,11 +128,49 @@ class StateView(Protocol):
     def shipment_by_entry(self, entry_number: str) -> str | None: ...
 
 
+@dataclass
+class StateRequest:
+    """Everything a batch of admissions will ask about, so storage can answer at once."""
+
+    attestations: set[str] = field(default_factory=set)
+    parties: set[str] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)
+    facilities: set[str] = field(default_factory=set)
+    outputs: set[str] = field(default_factory=set)
+    shipments: set[str] = field(default_factory=set)
+
+
+@dataclass
+class StateAnswer:
+    """Storage's answers to a :class:`StateRequest`; what is absent does not exist."""
+
+    attestations: dict[str, AttestationRecord] = field(default_factory=dict)
+    parties: dict[str, PartyRecord] = field(default_factory=dict)
+    keys: dict[str, KeyRecord] = field(default_factory=dict)
+    revoked: dict[str, datetime] = field(default_factory=dict)
+    facilities: dict[str, FacilityRecord] = field(default_factory=dict)
+    outputs: dict[str, OutputRecord] = field(default_factory=dict)
+    consumed: dict[str, Decimal] = field(default_factory=dict)
+    shipments: dict[str, str] = field(default_factory=dict)
+
+
+class BulkStateView(StateView, Protocol):
+    """A view that answers many questions in a few queries (the SQL store)."""
+
+    def bulk(self, request: StateRequest) -> StateAnswer: ...
+
+
 class Overlay:
-    """A ``StateView`` of a base view plus the deltas of a batch not yet committed."""
+    """A ``StateView`` of a base view plus the deltas of a batch not yet committed.
+
+    After :meth:`prefetch`, questions the batch was known to ask are answered from
+    memory: a batch of any size costs a handful of queries, not several per entry.
+    """
 
     def __init__(self, base: StateView) -> None:
         self.base = base
+        self._known: StateRequest | None = None
+        self._answer = StateAnswer()
         self._attestations: dict[str, AttestationRecord] = {}
         self._parties: dict[str, PartyRecord] = {}
         self._keys: dict[str, KeyRecord] = {}
@@ -141,6 +179,20 @@ class Overlay:
         self._outputs: dict[str, OutputRecord] = {}
         self._consumed: dict[str, Decimal] = {}
         self._shipments: dict[str, str] = {}
+
+    def prefetch(self, request: StateRequest) -> None:
+        """Ask the base everything in ``request`` now, if it can answer in bulk."""
+        bulk = getattr(self.base, "bulk", None)
+        if bulk is None:
+            return
+        self._answer = bulk(request)
+        self._known = request
+
+    def _cached(self, kind: str, key: str) -> tuple[bool, Any]:
+        """(True, answer) when the prefetch covered ``key``; (False, None) otherwise."""
+        if self._known is None or key not in getattr(self._known, kind):
+            return False, None
+        return True, getattr(self._answer, kind).get(key)
 
     def add(self, record: AttestationRecord, delta: StateDelta) -> None:
         self._attestations[record.id] = record
@@ -164,32 +216,58 @@ class Overlay:
 
     def attestation(self, attestation_id: str) -> AttestationRecord | None:
         found = self._attestations.get(attestation_id)
-        return found if found is not None else self.base.attestation(attestation_id)
+        if found is not None:
+            return found
+        hit, value = self._cached("attestations", attestation_id)
+        return value if hit else self.base.attestation(attestation_id)
 
     def party(self, party_id: str) -> PartyRecord | None:
         found = self._parties.get(party_id)
-        return found if found is not None else self.base.party(party_id)
+        if found is not None:
+            return found
+        hit, value = self._cached("parties", party_id)
+        return value if hit else self.base.party(party_id)
 
     def key(self, key_id: str) -> KeyRecord | None:
         found = self._keys.get(key_id)
-        return found if found is not None else self.base.key(key_id)
+        if found is not None:
+            return found
+        hit, value = self._cached("keys", key_id)
+        return value if hit else self.base.key(key_id)
 
     def key_revoked_at(self, key_id: str) -> datetime | None:
         found = self._revoked.get(key_id)
-        return found if found is not None else self.base.key_revoked_at(key_id)
+        if found is not None:
+            return found
+        if self._known is not None and key_id in self._known.keys:
+            return self._answer.revoked.get(key_id)
+        return self.base.key_revoked_at(key_id)
 
     def facility(self, facility_id: str) -> FacilityRecord | None:
         found = self._facilities.get(facility_id)
-        return found if found is not None else self.base.facility(facility_id)
+        if found is not None:
+            return found
+        hit, value = self._cached("facilities", facility_id)
+        return value if hit else self.base.facility(facility_id)
 
     def output(self, ref: str) -> OutputRecord | None:
         found = self._outputs.get(ref)
-        return found if found is not None else self.base.output(ref)
+        if found is not None:
+            return found
+        hit, value = self._cached("outputs", ref)
+        return value if hit else self.base.output(ref)
 
     def consumed(self, ref: str) -> Decimal:
         found = self._consumed.get(ref)
-        return found if found is not None else self.base.consumed(ref)
+        if found is not None:
+            return found
+        if self._known is not None and ref in self._known.outputs:
+            return self._answer.consumed.get(ref, Decimal(0))
+        return self.base.consumed(ref)
 
     def shipment_by_entry(self, entry_number: str) -> str | None:
         found = self._shipments.get(entry_number)
-        return found if found is not None else self.base.shipment_by_entry(entry_number)
+        if found is not None:
+            return found
+        hit, value = self._cached("shipments", entry_number)
+        return value if hit else self.base.shipment_by_entry(entry_number)

@@ -9,16 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from verify_bypass import bypass
-from verify_fixtures import (
-    AUDITOR,
-    ENTITY_LIST,
-    PASSPHRASE,
-    CottonChain,
-    World,
-    day,
-    world_fixture,  # noqa: F401 - the `world` fixture
-)
 from verify_solar import SolarChain
 
 from ledger import schemas
@@ -29,6 +19,16 @@ from ledger.leaf import parse_leaf
 from ledger.scenario import output
 from ledger.screening import record_list
 from ledger.verify import build_bundle, chain_ids, verify_bundle
+from verify_bypass import bypass
+from verify_fixtures import (
+    AUDITOR,
+    ENTITY_LIST,
+    PASSPHRASE,
+    CottonChain,
+    World,
+    day,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 

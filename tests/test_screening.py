@@ -7,12 +7,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from verify_fixtures import (
-    ENTITY_LIST,
-    CottonChain,
-    World,
-    world_fixture,  # noqa: F401 - the `world` fixture
-)
 
 from ledger.errors import MalformedError, TooLargeError, UsageError
 from ledger.screening import (
@@ -24,6 +18,12 @@ from ledger.screening import (
     record_list,
 )
 from ledger.verify import impacted_by_list
+from verify_fixtures import (
+    ENTITY_LIST,
+    CottonChain,
+    World,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 
 LOADED = datetime(2025, 3, 1, tzinfo=UTC)
 

@@ -18,6 +18,15 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+from verify_solar import SolarChain
+
+import ledger.schemas
+from ledger.errors import NotFoundError, UsageError
+from ledger.keys import Signer
+from ledger.log import Ledger
+from ledger.scenario import output
+from ledger.verify import verify_shipment_online
+from ledger.verify.verdict import STEP_OF, STEPS
 from verify_bypass import bypass as _bypass
 from verify_fixtures import (
     ENTRY_NUMBER,
@@ -28,15 +37,6 @@ from verify_fixtures import (
     only,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
-from verify_solar import SolarChain
-
-import ledger.schemas
-from ledger.errors import NotFoundError, UsageError
-from ledger.keys import Signer
-from ledger.log import Ledger
-from ledger.scenario import output
-from ledger.verify import verify_shipment_online
-from ledger.verify.verdict import STEP_OF, STEPS
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 

@@ -13,6 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from ledger.cli import main
 from verify_fixtures import (
     AUDITOR,
     ENTITY_LIST,
@@ -24,8 +26,6 @@ from verify_fixtures import (
     day,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
-
-from ledger.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

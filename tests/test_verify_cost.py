@@ -7,17 +7,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+
+from ledger.attestation import make_attestation
+from ledger.keys import Signer
+from ledger.scenario import output
+from ledger.verify import build_bundle, chain_ids, verify_shipment_online
 from verify_fixtures import (
     CottonChain,
     World,
     day,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
-
-from ledger.attestation import make_attestation
-from ledger.keys import Signer
-from ledger.scenario import output
-from ledger.verify import build_bundle, chain_ids, verify_shipment_online
 
 
 @contextmanager

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from verify_solar import SOLAR_SITES, SolarChain
+
+from ledger.errors import UsageError
+from ledger.verify import chain_ids, impact, shipment_graph
 from verify_fixtures import (
     AUDITOR,
     IMPORTER,
@@ -10,10 +14,6 @@ from verify_fixtures import (
     World,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
-from verify_solar import SOLAR_SITES, SolarChain
-
-from ledger.errors import UsageError
-from ledger.verify import chain_ids, impact, shipment_graph
 
 
 @pytest.fixture

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from verify_solar import SOLAR_STEPS, SolarChain
+
+from ledger.scenario import output
 from verify_fixtures import (
     AUDITOR,
     CottonChain,
@@ -18,9 +21,6 @@ from verify_fixtures import (
     only,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
-from verify_solar import SOLAR_STEPS, SolarChain
-
-from ledger.scenario import output
 
 # -- YIELD, UNIT, TIME_ORDER ---------------------------------------------------------------
 
@@ -174,9 +174,8 @@ def test_cert_invalid_resting_on_a_failed_audit(world: World) -> None:
 
 
 def test_entity_listed_garment_maker_on_the_uflpa_list(world: World) -> None:
-    from verify_fixtures import ENTITY_LIST
-
     from ledger.screening import record_list
+    from verify_fixtures import ENTITY_LIST
 
     chain = CottonChain(world)
     chain.actors(

@@ -31,8 +31,11 @@ from ledger.state import (
     KeyRecord,
     OutputRecord,
     PartyRecord,
+    StateAnswer,
+    StateRequest,
 )
 from ledger.storage.base import AppendBatch, StoredCheckpoint, StoredEntry
+from ledger.storage.bulk import bulk_state, insert_rows
 
 SCHEMA_VERSION = 1
 MAX_RANGE = 1000
@@ -269,9 +272,8 @@ class SqlStore:
                 raise StorageError(f"the database refused the write: {e}") from e
 
     def append(self, batch: AppendBatch) -> None:
-        m = self.m
-        m["entry"].insert_many(
-            [
+        rows: dict[str, list[dict[str, Any]]] = {
+            "entry": [
                 {
                     "idx": p.entry.index,
                     "attestation_id": p.entry.attestation_id,
@@ -283,20 +285,19 @@ class SqlStore:
                     "envelope": p.entry.envelope,
                 }
                 for p in batch.entries
-            ]
-        ).execute()
-        for chunk in _chunks(
-            [{"level": k[0], "idx": k[1], "hash": h} for k, h in batch.nodes], 300
-        ):
-            m["node"].insert_many(chunk).execute()
-        rows: dict[str, list[dict[str, Any]]] = {}
+            ],
+            "node": [{"level": k[0], "idx": k[1], "hash": h} for k, h in batch.nodes],
+        }
         for p in batch.entries:
             _delta_rows(p.entry.index, p.delta, rows)
-        for table, items in rows.items():
-            for chunk in _chunks(items, 200):
-                m[table].insert_many(chunk).execute()
         cp = batch.checkpoint
-        m["checkpoint"].insert(size=cp.size, root=cp.root, note=cp.note).execute()
+        rows["checkpoint"] = [{"size": cp.size, "root": cp.root, "note": cp.note}]
+        for table, items in rows.items():
+            insert_rows(self.db, table, items)
+
+    def bulk(self, request: StateRequest) -> StateAnswer:
+        """Answer a whole batch's state questions in one statement per table."""
+        return bulk_state(self.db, request)
 
     # -- reading the log ---------------------------------------------------------------
 
@@ -489,11 +490,6 @@ def _entry(row: Any) -> StoredEntry:
         leaf_hash=bytes(row.leaf_hash),
         envelope=bytes(row.envelope),
     )
-
-
-def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) -> None:

@@ -1,0 +1,74 @@
+"""Entries: append one envelope, append a batch, read an entry back with its proof.
+
+Appends need no token: the envelope's signatures and the admission rules decide. An
+entry is read back with its envelope, leaf and inclusion proof under the latest
+checkpoint, so the reader can check it without trusting the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from api import params
+from api.access import state
+from api.errors import ReadOnlyError, problem_body
+from api.queries import entry_json, find_entry
+from ledger.canonical import parse_json
+from ledger.errors import LedgerError, MalformedError, TooLargeError
+from ledger.log import Ledger
+
+bp = Blueprint("entries", __name__)
+
+
+def _writable() -> Ledger:
+    ledger = state().ledger
+    if ledger.log_signer is None:
+        raise ReadOnlyError("this server was started without the log key and cannot append")
+    return ledger
+
+
+@bp.post("/v1/entries")
+def append_entry() -> tuple[Response, int]:
+    """Append one DSSE envelope; 201 with the receipt, or the problem of the rule it broke."""
+    ledger = _writable()
+    receipt = ledger.append(request.get_data(cache=False))
+    response = jsonify(receipt.to_json())
+    response.headers["Location"] = f"/v1/entries/{receipt.attestation}"
+    return response, 201
+
+
+@bp.post("/v1/entries:batch")
+def append_batch() -> tuple[Response, int]:
+    """Append many envelopes in one commit; each is accepted or refused on its own."""
+    ledger = _writable()
+    limit = int(current_app.config["LOTCHAIN_MAX_BATCH_BYTES"])
+    request.max_content_length = limit
+    value = parse_json(request.get_data(cache=False), max_bytes=limit)
+    if not isinstance(value, dict) or set(value) != {"envelopes"}:
+        raise MalformedError('a batch is a JSON object {"envelopes": [envelope, ...]}')
+    envelopes = value["envelopes"]
+    if not isinstance(envelopes, list) or not envelopes:
+        raise MalformedError("envelopes must be a non-empty list")
+    most = int(current_app.config["LOTCHAIN_MAX_BATCH"])
+    if len(envelopes) > most:
+        raise TooLargeError(f"a batch holds at most {most} envelopes, not {len(envelopes)}")
+    results: list[dict[str, Any]] = []
+    for result in ledger.append_batch(envelopes):
+        if isinstance(result, LedgerError):
+            results.append({"status": result.http_status, "problem": problem_body(result)})
+        else:
+            results.append({"status": 201, "receipt": result.to_json()})
+    accepted = sum(1 for r in results if r["status"] == 201)
+    body = {"accepted": accepted, "refused": len(results) - accepted, "results": results}
+    return jsonify(body), 200
+
+
+@bp.get("/v1/entries/<ref>")
+def get_entry(ref: str) -> dict[str, Any]:
+    """An entry by attestation id or index, if the caller may read it."""
+    st = state()
+    entry = find_entry(st.ledger, params.check(ref, params.ATTESTATION_OR_INDEX, "an entry"))
+    st.policy.require_entry(entry)
+    return entry_json(st.ledger, entry)

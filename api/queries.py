@@ -1,0 +1,199 @@
+"""Read-side helpers of the API: resolving references and shaping entries as JSON.
+
+Stored envelopes were verified when they were appended, so reading them back only
+decodes them. Shipments and certificates are listed through the store's indexed
+``type``/``issuer`` columns (``SqlStore.entries_of_type``), never by reading the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from ledger import verify
+from ledger.encoding import b64encode, format_timestamp, parse_timestamp
+from ledger.errors import ConfigError, MalformedError, NotFoundError
+from ledger.log import Ledger
+from ledger.storage.base import StoredEntry
+from ledger.storage.lookup import Lookups
+from ledger.storage.sql import SqlStore
+
+ATTESTATION_ID = re.compile(r"sha256:[0-9a-f]{64}")
+ENTRY_NUMBER = re.compile(r"[A-Z0-9]{3}-?[0-9]{7}-?[0-9]")
+INDEX = re.compile(r"0|[1-9][0-9]{0,17}")
+
+
+def sql_store(ledger: Ledger) -> SqlStore:
+    store = ledger.store
+    if not isinstance(store, SqlStore):
+        raise ConfigError("the HTTP API needs a SQL store")
+    return store
+
+
+def envelope_json(entry: StoredEntry) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(entry.envelope)
+    return value
+
+
+def decode_payload(entry: StoredEntry) -> dict[str, Any]:
+    """The attestation payload ({v, type, issuer, issued_at, nonce, body}) of an entry."""
+    value: dict[str, Any] = json.loads(base64.b64decode(envelope_json(entry)["payload"]))
+    return value
+
+
+def body_of(entry: StoredEntry) -> dict[str, Any]:
+    body: dict[str, Any] = decode_payload(entry)["body"]
+    return body
+
+
+def find_entry(ledger: Ledger, ref: str) -> StoredEntry:
+    """An entry by attestation id or by index."""
+    if ATTESTATION_ID.fullmatch(ref):
+        found = ledger.store.find(ref)
+        if found is None:
+            raise NotFoundError(f"no attestation {ref} in the log")
+        return found
+    if INDEX.fullmatch(ref):
+        return ledger.store.get(int(ref))
+    raise MalformedError("an entry is named by its attestation id (sha256:<hex>) or index")
+
+
+def find_shipment(ledger: Ledger, ref: str) -> StoredEntry:
+    """A shipment by attestation id, CBP entry number (dashes optional) or log index."""
+    entry: StoredEntry | None = None
+    if ATTESTATION_ID.fullmatch(ref):
+        entry = ledger.store.find(ref)
+    elif ENTRY_NUMBER.fullmatch(ref) or INDEX.fullmatch(ref):
+        if ENTRY_NUMBER.fullmatch(ref):
+            with contextlib.suppress(NotFoundError):
+                entry = ledger.store.find(verify.resolve_shipment(ledger, ref))
+        if entry is None and INDEX.fullmatch(ref):
+            entry = ledger.store.get(int(ref))
+    else:
+        raise MalformedError("a shipment is named by attestation id, entry number or log index")
+    if entry is None or entry.type != "shipment":
+        raise NotFoundError(f"no shipment {ref} in the log")
+    return entry
+
+
+def entries_of_type(
+    ledger: Ledger, type_: str, *, after: int = -1, issuer: str | None = None, page: int = 500
+) -> Iterator[StoredEntry]:
+    """Every entry of a type after an index, read page by page."""
+    store = sql_store(ledger)
+    while True:
+        batch = store.entries_of_type(type_, after=after, limit=page, issuer=issuer)
+        yield from batch
+        if len(batch) < page:
+            return
+        after = batch[-1].index
+
+
+def entry_json(ledger: Ledger, entry: StoredEntry) -> dict[str, Any]:
+    """An entry with its envelope, and its inclusion proof under the latest checkpoint."""
+    head = ledger.store.head()
+    assert head is not None  # an entry exists, so a checkpoint was signed with it
+    proof = ledger.inclusion_proof(entry.index, head.size)
+    return {
+        "index": entry.index,
+        "attestation": entry.attestation_id,
+        "type": entry.type,
+        "issuer": entry.issuer,
+        "integrated_at": format_timestamp(entry.integrated_at, micro=True),
+        "leaf": b64encode(entry.leaf),
+        "envelope": envelope_json(entry),
+        "checkpoint": head.note.decode("utf-8"),
+        "inclusion": proof.to_json(),
+    }
+
+
+# -- shipments -------------------------------------------------------------------------
+
+
+def shipment_summary(entry: StoredEntry, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "attestation": entry.attestation_id,
+        "index": entry.index,
+        "entry_number": body["entry_number"],
+        "importer": entry.issuer,
+        "exporter": body["exporter"],
+        "manufacturer": body["manufacturer"],
+        "country_of_origin": body["country_of_origin"],
+        "arrival_date": body["arrival_date"],
+        "hts_codes": [line["hts_code"] for line in body["hts_lines"]],
+        "integrated_at": format_timestamp(entry.integrated_at, micro=True),
+    }
+
+
+def chain_countries(ledger: Ledger, chain: frozenset[str]) -> set[str]:
+    """Countries of the facilities where a chain's events happened."""
+    countries: set[str] = set()
+    for attestation_id in chain:
+        entry = ledger.store.find(attestation_id)
+        if entry is None or entry.type not in ("origin", "transformation"):
+            continue
+        record = ledger.store.facility(body_of(entry)["facility"])
+        if record is not None:
+            countries.add(record.country)
+    return countries
+
+
+# -- certificates ----------------------------------------------------------------------
+
+CERTIFICATE_STATUSES = ("valid", "expired", "revoked", "not_yet_valid")
+
+
+def revocation_of(ledger: Ledger, target: str) -> dict[str, Any] | None:
+    """The earliest-effective revocation of ``target`` (the store's index by target)."""
+    found: dict[str, Any] | None = None
+    for attestation_id in Lookups(ledger.store).related("revocation", target):
+        entry = ledger.store.find(attestation_id)
+        if entry is None:
+            continue
+        body = body_of(entry)
+        item = {
+            "attestation": entry.attestation_id,
+            "issuer": entry.issuer,
+            "reason": body["reason"],
+            "effective_at": body["effective_at"],
+        }
+        if found is None or parse_timestamp(item["effective_at"]) < parse_timestamp(
+            found["effective_at"]
+        ):
+            found = item
+    return found
+
+
+def certificate_json(
+    entry: StoredEntry, body: dict[str, Any], revocation: dict[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """A certificate with its status at ``now``: revoked, expired, not yet valid or valid."""
+    today = format_timestamp(now)[:10]
+    if revocation is not None and parse_timestamp(revocation["effective_at"]) <= now:
+        status = "revoked"
+    elif today > body["valid_until"]:
+        status = "expired"
+    elif today < body["valid_from"]:
+        status = "not_yet_valid"
+    else:
+        status = "valid"
+    return {
+        "attestation": entry.attestation_id,
+        "index": entry.index,
+        "certificate_id": body["certificate_id"],
+        "auditor": entry.issuer,
+        "facility": body["facility"],
+        "scheme": body["scheme"],
+        "scope": body["scope"],
+        "valid_from": body["valid_from"],
+        "valid_until": body["valid_until"],
+        "audits": body["audits"],
+        "status": status,
+        "revocation": revocation,
+        "integrated_at": format_timestamp(entry.integrated_at, micro=True),
+    }

@@ -1,0 +1,111 @@
+"""Commands of the HTTP server: ``lotchain serve`` and ``lotchain token issue|revoke|list``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from ledger.cli.common import Options, emit, get_passphrase, home_options
+from ledger.cli.main import cli
+from ledger.tokens import TokenInfo, TokenStore
+
+
+@cli.command()
+@home_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="TCP port."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes: 1 serves with waitress; more fork gunicorn workers (Unix).",
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Per process."
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Serve reads only: no log key is loaded and POST /v1/entries answers 503.",
+)
+def serve(opts: Options, host: str, port: int, workers: int, threads: int, read_only: bool) -> None:
+    """Serve the ledger's HTTP API (see GET /openapi.json) until interrupted.
+
+    Appends need the log key: its passphrase comes from LOTCHAIN_PASSPHRASE or a
+    prompt, unless --read-only.
+    """
+    from api.serve import serve as run
+
+    passphrase = None if read_only else get_passphrase("Passphrase of the log key")
+    server = "waitress" if workers == 1 else f"gunicorn, {workers} workers"
+    click.echo(
+        f"lotchain: serving {opts.home} on http://{host}:{port} "
+        f"({server}, {threads} threads{', read-only' if read_only else ''}); Ctrl-C stops",
+        err=True,
+    )
+    run(opts.home, host, port, workers, threads, passphrase=passphrase, db=opts.db)
+
+
+@cli.group()
+def token() -> None:
+    """Bearer tokens for API reads, each bound to one party (stored as hashes only)."""
+
+
+def _describe(info: TokenInfo) -> str:
+    state = "active" if info.active else f"revoked {info.to_json()['revoked_at']}"
+    label = f" {info.label!r}" if info.label else ""
+    return f"{info.id}  {info.party}{label}  created {info.to_json()['created_at']}  {state}"
+
+
+@token.command("issue")
+@home_options
+@click.option("--party", required=True, help="The party the token acts for (party:...).")
+@click.option("--label", default="", help="A note for whoever lists tokens later.")
+def token_issue(opts: Options, party: str, label: str) -> None:
+    """Issue a token for PARTY and print it once: it cannot be shown again."""
+    store = opts.install.open_store(opts.db)
+    try:
+        issued = TokenStore(store).issue(party, now=datetime.now(UTC), label=label)
+    finally:
+        store.close()
+    if opts.json:
+        emit(opts, {"token": issued.token, **issued.info.to_json()})
+        return
+    click.echo(issued.token)
+    click.echo(
+        f"issued {issued.info.id} for {party}; keep the token now, it is not stored", err=True
+    )
+
+
+@token.command("revoke")
+@home_options
+@click.argument("token_or_id")
+def token_revoke(opts: Options, token_or_id: str) -> None:
+    """Revoke a token, named by the token itself or by its id (tok_...)."""
+    store = opts.install.open_store(opts.db)
+    try:
+        info = TokenStore(store).revoke(token_or_id, now=datetime.now(UTC))
+    finally:
+        store.close()
+    emit(opts, info.to_json(), f"revoked {_describe(info)}")
+
+
+@token.command("list")
+@home_options
+@click.option("--party", default=None, help="Only this party's tokens.")
+def token_list(opts: Options, party: str | None) -> None:
+    """List tokens (ids, parties, labels, state); never the tokens themselves."""
+    store = opts.install.open_store(opts.db)
+    try:
+        infos = TokenStore(store).list(party)
+    finally:
+        store.close()
+    emit(
+        opts,
+        [i.to_json() for i in infos],
+        "\n".join(_describe(i) for i in infos) if infos else "no tokens",
+    )

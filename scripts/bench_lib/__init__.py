@@ -1,0 +1,1 @@
+"""Helpers of ``scripts/bench.py``: workload, measures, peers, HTTP, report."""
