@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "ledger.cli.log_cmds",
     "ledger.cli.verify_cmds",
     "ledger.cli.server_cmds",
+    "ledger.cli.demo_cmds",
 )
 
 
