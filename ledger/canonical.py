@@ -8,6 +8,7 @@ or nesting. Every failure becomes a coded :class:`~ledger.errors.LedgerError`.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -17,6 +18,7 @@ from ledger.errors import MalformedError, TooLargeError
 MAX_JSON_BYTES = 1 << 20  # 1 MiB: no single envelope or body needs more
 MAX_DEPTH = 32
 MAX_INT = 2**53 - 1  # I-JSON: integers beyond this are not interoperable
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -126,8 +128,11 @@ def parse_json(
         raise MalformedError(f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
     except RecursionError as e:
         raise MalformedError(f"JSON nests deeper than {max_depth} levels") from e
-    _check_depth(value, max_depth)
-    _check_strings(value)
+    # Walk the value only when the text could break a rule (both scans run in C).
+    if text.count("[") + text.count("{") > max_depth:
+        _check_depth(value, max_depth)
+    if _SURROGATE_ESCAPE.search(text):
+        _check_strings(value)
     return value
 
 

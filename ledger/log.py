@@ -8,6 +8,7 @@ Merkle nodes and a signed checkpoint, and commits them together.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from ledger.attestation import Attestation, parse_attestation
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.dsse import Envelope
 from ledger.encoding import b64encode
-from ledger.errors import LedgerError, MalformedError, NotFoundError, TooLargeError
+from ledger.errors import LedgerError, MalformedError, NotFoundError, StorageError, TooLargeError
 from ledger.keys import Signer
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
 from ledger.state import AttestationRecord, Overlay
@@ -56,18 +57,43 @@ class Receipt:
 
 
 class _Nodes:
-    """Stored nodes plus those of a batch being written (a NodeReader)."""
+    """Stored nodes plus those of a batch being written (a NodeReader).
+
+    Stored nodes are immutable, so those read once (for the receipts of a batch, which
+    share most of their proof paths) are kept for the rest of the batch.
+    """
 
     def __init__(self, store: Store, extra: Mapping[merkle.NodeKey, bytes]) -> None:
         self.store = store
-        self.extra = extra
+        self.known = dict(extra)
 
     def get_nodes(self, keys: Sequence[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
-        found = {k: self.extra[k] for k in keys if k in self.extra}
-        rest = [k for k in keys if k not in found]
+        rest = [k for k in keys if k not in self.known]
         if rest:
-            found.update(self.store.get_nodes(rest))
-        return found
+            self.known.update(self.store.get_nodes(rest))
+        return {k: self.known[k] for k in keys}
+
+
+@dataclass
+class _Slot:
+    """One caller's envelope waiting for a group commit, and its result."""
+
+    envelope: Envelope | bytes | dict[str, Any]
+    result: Receipt | LedgerError | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """What the next append needs of the log's end: its size and root (to check the
+    cache is current), the last leaf hash (``prev``), the last integration time, and
+    the perfect subtrees on the right edge (the only old nodes an append reads)."""
+
+    size: int
+    root: bytes
+    prev_hash: str
+    integrated_at: datetime | None
+    frontier: Mapping[merkle.NodeKey, bytes]
 
 
 class Ledger:
@@ -86,15 +112,53 @@ class Ledger:
         self.log_signer = log_signer
         self.clock = clock
         self.origin = trust.log_origin
+        self._tail_cache: _Tail | None = None
+        self._group = threading.Condition()
+        self._queue: list[_Slot] = []
+        self._leading = False
 
     # -- writing -----------------------------------------------------------------------
 
     def append(self, envelope: Envelope | bytes | dict[str, Any]) -> Receipt:
-        """Append one envelope; raise the coded error of the first rule it breaks."""
-        result = self.append_batch([envelope])[0]
-        if isinstance(result, LedgerError):
-            raise result
-        return result
+        """Append one envelope; raise the coded error of the first rule it breaks.
+
+        Group commit: appends from concurrent threads that arrive while a commit is
+        under way are judged and committed together in the next one. Each is durable
+        when its call returns, exactly as if it had been committed alone.
+        """
+        slot = _Slot(envelope)
+        with self._group:
+            self._queue.append(slot)
+            while not slot.done:
+                if self._leading:
+                    self._group.wait()
+                    continue
+                self._leading = True
+                batch = self._queue[:MAX_BATCH]
+                del self._queue[: len(batch)]
+                self._group.release()
+                try:
+                    results: list[Receipt | LedgerError] = self.append_batch(
+                        [item.envelope for item in batch]
+                    )
+                except LedgerError as e:
+                    results = [e] * len(batch)
+                except BaseException as e:
+                    results = [StorageError(f"the append failed: {e}")] * len(batch)
+                    raise
+                finally:
+                    self._group.acquire()
+                    for item, result in zip(batch, results, strict=False):
+                        item.result, item.done = result, True
+                    for item in batch:
+                        item.done = True
+                    self._leading = False
+                    self._group.notify_all()
+        if isinstance(slot.result, Receipt):
+            return slot.result
+        if isinstance(slot.result, LedgerError):
+            raise slot.result
+        raise StorageError("the append was interrupted before it finished")
 
     def append_batch(
         self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]
@@ -115,7 +179,8 @@ class Ledger:
         with self.store.writer():
             head = self.store.head()
             size = 0 if head is None else head.size
-            prev_hash, last_time = self._tail(size)
+            tail = self._tail(head)
+            prev_hash, last_time = tail.prev_hash, tail.integrated_at
             now = max(self.clock(), last_time) if last_time else self.clock()
             overlay = Overlay(self.store)
             overlay.prefetch(state_request(att for _, att in parsed))
@@ -145,8 +210,9 @@ class Ledger:
             if not accepted:
                 return [r for r in results if r is not None]
             leaf_hashes = [p.entry.leaf_hash for _, p in accepted]
-            new_nodes = merkle.nodes_to_store_batch(size, leaf_hashes, self.store)
-            reader = _Nodes(self.store, dict(new_nodes))
+            reader = _Nodes(self.store, tail.frontier)
+            new_nodes = merkle.nodes_to_store_batch(size, leaf_hashes, reader)
+            reader.known.update(new_nodes)
             new_size = size + len(accepted)
             root = merkle.root_hash(new_size, reader)
             checkpoint = sign_checkpoint(self.origin, new_size, root, self.log_signer.signing_key)
@@ -168,13 +234,30 @@ class Ledger:
                         pending.entry.index, new_size, pending.entry.leaf_hash, tuple(proof)
                     ),
                 )
+        last = accepted[-1][1].entry
+        frontier_keys = merkle.frontier_keys(new_size)
+        self._tail_cache = _Tail(
+            new_size, root, last.leaf_hash.hex(), now, reader.get_nodes(frontier_keys)
+        )
         return [r for r in results if r is not None]
 
-    def _tail(self, size: int) -> tuple[str, datetime | None]:
-        if size == 0:
-            return ZERO_HASH, None
-        last = self.store.get(size - 1)
-        return last.leaf_hash.hex(), parse_leaf(last.leaf).integrated_at
+    def _tail(self, head: StoredCheckpoint | None) -> _Tail:
+        """The log's last leaf hash, time and right-edge nodes: cached while nobody else
+        appended (same size and root at the head), else read from storage."""
+        cached = self._tail_cache
+        if head is None:
+            return _Tail(0, merkle.EMPTY_ROOT, ZERO_HASH, None, {})
+        if cached is not None and (cached.size, cached.root) == (head.size, head.root):
+            return cached
+        last = self.store.get(head.size - 1)
+        keys = merkle.frontier_keys(head.size)
+        return _Tail(
+            head.size,
+            head.root,
+            last.leaf_hash.hex(),
+            parse_leaf(last.leaf).integrated_at,
+            self.store.get_nodes(keys),
+        )
 
     # -- reading -----------------------------------------------------------------------
 

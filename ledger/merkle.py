@@ -104,6 +104,16 @@ def _range_keys(lo: int, hi: int) -> list[NodeKey]:
     return keys
 
 
+def frontier_keys(tree_size: int) -> list[NodeKey]:
+    """The perfect subtrees whose hashes make up the root at ``tree_size``, left to right.
+
+    They are the only stored nodes that appending the next leaves, or proving the last
+    leaves, reads: a writer that keeps them needs no node reads at all.
+    """
+    _check_size("tree_size", tree_size)
+    return _range_keys(0, tree_size)
+
+
 def _fold(hashes: Sequence[bytes]) -> bytes:
     """Combine right-edge perfect subtrees into the hash of their (unbalanced) parent."""
     acc = hashes[-1]

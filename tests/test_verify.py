@@ -9,6 +9,7 @@ or dishonest operator could: the verifier must not rely on the log's admission.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -195,9 +196,8 @@ def test_log_chain_a_leaf_whose_prev_is_not_its_predecessor(
     chain.gin()
     real = Ledger._tail
 
-    def wrong_prev(self: Ledger, size: int) -> Any:
-        _, last = real(self, size)
-        return "ab" * 32, last
+    def wrong_prev(self: Ledger, head: Any) -> Any:
+        return dataclasses.replace(real(self, head), prev_hash="ab" * 32)
 
     with monkeypatch.context() as m:
         m.setattr(Ledger, "_tail", wrong_prev)

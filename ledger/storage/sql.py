@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
 import peewee as pw
@@ -302,9 +302,10 @@ class SqlStore:
     # -- reading the log ---------------------------------------------------------------
 
     def head(self) -> StoredCheckpoint | None:
-        c = self.m["checkpoint"]
-        row = c.select().order_by(c.size.desc()).first()
-        return None if row is None else StoredCheckpoint(row.size, bytes(row.root), bytes(row.note))
+        row = self.db.execute_sql(
+            'SELECT size, root, note FROM "checkpoint" ORDER BY size DESC LIMIT 1'
+        ).fetchone()
+        return None if row is None else StoredCheckpoint(int(row[0]), bytes(row[1]), bytes(row[2]))
 
     def checkpoint(self, size: int) -> StoredCheckpoint | None:
         c = self.m["checkpoint"]
@@ -322,11 +323,13 @@ class SqlStore:
         return 0 if value is None else int(value) + 1
 
     def get(self, index: int) -> StoredEntry:
-        e = self.m["entry"]
-        row = e.get_or_none(e.idx == index)
+        row = self.db.execute_sql(
+            f'SELECT {_ENTRY_COLUMNS} FROM "entry" WHERE idx = {self.db.param}',  # noqa: S608
+            (index,),
+        ).fetchone()
         if row is None:
             raise NotFoundError(f"no entry at index {index}")
-        return _entry(row)
+        return _entry(_Row(*row))
 
     def find(self, attestation_id: str) -> StoredEntry | None:
         e = self.m["entry"]
@@ -350,18 +353,18 @@ class SqlStore:
     def get_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
         if not keys:
             return {}
-        n = self.m["node"]
         wanted = set(keys)
-        found: dict[NodeKey, bytes] = {}
         by_level: dict[int, list[int]] = {}
         for level, idx in wanted:
             by_level.setdefault(level, []).append(idx)
-        clause = None
+        clauses, params = [], []
         for level, idxs in by_level.items():
-            part = (n.level == level) & (n.idx.in_(idxs))
-            clause = part if clause is None else (clause | part)
-        for row in n.select(n.level, n.idx, n.hash).where(clause).tuples():
-            found[(int(row[0]), int(row[1]))] = bytes(row[2])
+            clauses.append(
+                f"(level = {self.db.param} AND idx IN ({', '.join([self.db.param] * len(idxs))}))"
+            )
+            params += [level, *idxs]
+        sql = 'SELECT level, idx, hash FROM "node" WHERE ' + " OR ".join(clauses)  # noqa: S608
+        found = {(int(lv), int(ix)): bytes(h) for lv, ix, h in self.db.execute_sql(sql, params)}
         missing = wanted - set(found)
         if missing:
             raise LogChainError(
@@ -471,6 +474,22 @@ class SqlStore:
             clause &= e.issuer == issuer
         query = e.select().where(clause).order_by(e.idx).limit(max(0, min(limit, MAX_RANGE)))
         return [_entry(row) for row in query]
+
+
+_ENTRY_COLUMNS = "idx, attestation_id, type, issuer, integrated_at, leaf, leaf_hash, envelope"
+
+
+class _Row(NamedTuple):
+    """An entry row read with plain SQL, shaped like the peewee model for :func:`_entry`."""
+
+    idx: int
+    attestation_id: str
+    type: str
+    issuer: str
+    integrated_at: str
+    leaf: bytes
+    leaf_hash: bytes
+    envelope: bytes
 
 
 def _entry(row: Any) -> StoredEntry:
