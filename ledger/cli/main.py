@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "ledger.cli.verify_cmds",
     "ledger.cli.server_cmds",
     "ledger.cli.demo_cmds",
+    "ledger.cli.db_cmds",
 )
 
 

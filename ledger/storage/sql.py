@@ -37,7 +37,6 @@ from ledger.state import (
 from ledger.storage.base import AppendBatch, StoredCheckpoint, StoredEntry
 from ledger.storage.bulk import bulk_state, insert_rows
 
-SCHEMA_VERSION = 1
 MAX_RANGE = 1000
 
 
@@ -49,12 +48,10 @@ def _models(db: pw.Database) -> dict[str, Any]:
             database = db
             legacy_table_names = False
 
-    class Meta_(Base):
-        key = pw.TextField(primary_key=True)
-        value = pw.TextField()
-
-        class Meta:
-            table_name = "meta"
+    class SchemaMigration(Base):
+        version = pw.IntegerField(primary_key=True)
+        name = pw.TextField()
+        applied_at = pw.TextField()
 
     class Entry(Base):
         idx = pw.BigIntegerField(primary_key=True)
@@ -146,7 +143,7 @@ def _models(db: pw.Database) -> dict[str, Any]:
         data = pw.BlobField()
 
     return {
-        "meta": Meta_,
+        "schema_migration": SchemaMigration,
         "entry": Entry,
         "node": Node,
         "checkpoint": Checkpoint,
@@ -219,21 +216,15 @@ class SqlStore:
     # -- schema ------------------------------------------------------------------------
 
     def _create(self) -> None:
-        with self.db.atomic():
-            if self.is_postgres:  # several processes may open a fresh database at once
-                self.db.execute_sql("SELECT pg_advisory_xact_lock(7310)")
-            self.db.create_tables(list(self.m.values()), safe=True)
-            meta = self.m["meta"]
-            row = meta.get_or_none(meta.key == "schema_version")
-            if row is None:
-                meta.create(key="schema_version", value=str(SCHEMA_VERSION))
-            elif int(row.value) > SCHEMA_VERSION:
-                raise ConfigError(
-                    f"database schema version {row.value} is newer than this lotchain "
-                    f"({SCHEMA_VERSION}); upgrade lotchain"
-                )
-            for model in self.m.values():
-                self._protect(model._meta.table_name)
+        from ledger.storage.migrations import migrate
+
+        migrate(self)
+
+    def is_replica(self) -> bool:
+        """True on a PostgreSQL hot standby (read-only; never migrated or written)."""
+        if not self.is_postgres:
+            return False
+        return bool(self.db.execute_sql("SELECT pg_is_in_recovery()").fetchone()[0])
 
     def _protect(self, table: str) -> None:
         """Refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on ``table`` in the database."""

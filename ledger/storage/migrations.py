@@ -1,0 +1,107 @@
+"""Versioned schema migrations, the same on SQLite and PostgreSQL.
+
+Each migration has a number, a name and a function of the store; applied ones are
+recorded in ``schema_migration`` (insert-only, like every table). Opening a store
+applies what is pending, inside one transaction holding the write lock (PostgreSQL:
+an advisory lock, so several API processes starting at once migrate exactly once). A
+read replica is never migrated: it reports a schema behind its primary instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from ledger.encoding import format_timestamp
+from ledger.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ledger.storage.sql import SqlStore
+
+MIGRATION_TABLE = "schema_migration"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[SqlStore], None]
+
+
+def _initial(store: SqlStore) -> None:
+    """The log (entries, Merkle nodes, checkpoints), ledger state, lookups, screening lists."""
+    models = [m for name, m in store.m.items() if name != MIGRATION_TABLE]
+    store.db.create_tables(models, safe=True)
+    for model in models:
+        store._protect(model._meta.table_name)
+
+
+def _entry_time_index(store: SqlStore) -> None:
+    """An index on integration time, for date-range queries over the log."""
+    store.db.execute_sql(
+        'CREATE INDEX IF NOT EXISTS entry_integrated_at ON "entry" (integrated_at)'
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
+    ),
+    Migration(2, "index entries by integration time", _entry_time_index),
+)
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    applied: tuple[tuple[int, str, str], ...]  # (version, name, applied_at)
+    pending: tuple[Migration, ...]
+
+    @property
+    def version(self) -> int:
+        return max((v for v, _, _ in self.applied), default=0)
+
+
+def status(store: SqlStore) -> SchemaStatus:
+    """What is applied (from the database) and what this lotchain would still apply."""
+    table = store.m[MIGRATION_TABLE]
+    if not store.db.table_exists(MIGRATION_TABLE):
+        return SchemaStatus((), MIGRATIONS)
+    rows = tuple(
+        (int(r.version), str(r.name), str(r.applied_at))
+        for r in table.select().order_by(table.version)
+    )
+    done = {v for v, _, _ in rows}
+    latest = MIGRATIONS[-1].version
+    newest = max(done, default=0)
+    if newest > latest:
+        raise ConfigError(
+            f"the database schema is at version {newest}, newer than this lotchain knows "
+            f"({latest}); upgrade lotchain"
+        )
+    return SchemaStatus(rows, tuple(m for m in MIGRATIONS if m.version not in done))
+
+
+def migrate(store: SqlStore, *, now: datetime | None = None) -> list[Migration]:
+    """Apply pending migrations in order, in one transaction; return what was applied."""
+    if store.is_replica():
+        pending = status(store).pending
+        if pending:
+            raise ConfigError(
+                f"this database is a read replica at schema version {status(store).version}; "
+                f"migrate the primary first (pending: {[m.version for m in pending]})"
+            )
+        return []
+    with store.db.atomic():
+        if store.is_postgres:  # several processes may open a fresh database at once
+            store.db.execute_sql("SELECT pg_advisory_xact_lock(7310)")
+        table = store.m[MIGRATION_TABLE]
+        store.db.create_tables([table], safe=True)
+        store._protect(MIGRATION_TABLE)
+        pending = status(store).pending
+        when = format_timestamp(now or datetime.now(UTC), micro=True)
+        for migration in pending:
+            migration.apply(store)
+            table.create(version=migration.version, name=migration.name, applied_at=when)
+    return list(pending)
