@@ -76,6 +76,14 @@ class IssuedToken:
     info: TokenInfo
 
 
+def create_tables(store: SqlStore) -> None:
+    """Migration: the token tables, insert-only like the log's (revoking inserts a row)."""
+    token, revocation = _models(store.db)
+    store.db.create_tables([token, revocation], safe=True)
+    for model in (token, revocation):
+        store._protect(model._meta.table_name)
+
+
 def _models(db: pw.Database) -> tuple[Any, Any]:
     class Base(pw.Model):
         class Meta:
@@ -103,18 +111,9 @@ class TokenStore:
         if not isinstance(store, SqlStore):
             raise ConfigError("API tokens need a SQL store (SQLite or PostgreSQL)")
         self.store = store
-        self.db = db = store.db
-        self.token, self.revocation = _models(db)
-        try:
-            with db.atomic():
-                if store.is_postgres:  # as the store does: workers may start at once
-                    db.execute_sql("SELECT pg_advisory_xact_lock(7310)")
-                db.create_tables([self.token, self.revocation], safe=True)
-                for model in (self.token, self.revocation):
-                    # the store's own triggers: token rows are as append-only as the log's
-                    store._protect(model._meta.table_name)
-        except pw.PeeweeException as e:
-            raise StorageError(f"cannot create the token tables: {e}") from e
+        self.db = store.db
+        # The tables come from the schema migrations (so a read replica serves them too).
+        self.token, self.revocation = _models(store.db)
 
     # -- writing -----------------------------------------------------------------------
 

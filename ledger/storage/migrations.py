@@ -45,11 +45,19 @@ def _entry_time_index(store: SqlStore) -> None:
     )
 
 
+def _api_tokens(store: SqlStore) -> None:
+    """Bearer tokens of the HTTP API, stored as hashes."""
+    from ledger.tokens import create_tables
+
+    create_tables(store)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
     ),
     Migration(2, "index entries by integration time", _entry_time_index),
+    Migration(3, "API bearer tokens (hashes only)", _api_tokens),
 )
 
 
