@@ -16,6 +16,7 @@ every "Camel" in the world. Words inside a name are never dropped.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -276,8 +277,14 @@ def record_list(
     return current, False
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(data: bytes, name: str, loaded_at: datetime, source: str | None) -> ScreeningList:
+    return parse_list(data, name=name, loaded_at=loaded_at, source=source)
+
+
 def _from_stored(item: StoredList) -> ScreeningList:
-    return parse_list(item.data, name=item.name, loaded_at=item.loaded_at, source=item.source)
+    """A stored list version, parsed once per process (versions never change)."""
+    return _parsed(item.data, item.name, item.loaded_at, item.source)
 
 
 def loaded_lists(store: Store, *, all_versions: bool = False) -> list[ScreeningList]:

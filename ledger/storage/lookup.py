@@ -56,6 +56,18 @@ def _chunks(keys: Iterable[str]) -> list[list[str]]:
     return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
 
 
+#: One plain statement per kind (peewee's query building cost more than the queries).
+_RELATED = {
+    "party": 'SELECT attestation FROM "party_version" WHERE party_id = ? ORDER BY entry_idx',
+    "facility": 'SELECT attestation FROM "facility_version" WHERE facility_id = ? '
+    "ORDER BY entry_idx",
+    "key": 'SELECT attestation FROM "key" WHERE key_id = ? '
+    'UNION ALL SELECT attestation FROM "key_revocation" WHERE key_id = ?',
+    "consumer": 'SELECT consumer FROM "spend" WHERE ref = ?',
+    "lookup": 'SELECT attestation FROM "lookup" WHERE kind = ? AND key = ? ORDER BY entry_idx',
+}
+
+
 class Lookups:
     """Read (and for screening lists, write) the index tables of a SQL store."""
 
@@ -79,31 +91,11 @@ class Lookups:
         return _guard(f"looking up {kind} {key}", lambda: self._related(kind, key))
 
     def _related(self, kind: str, key: str) -> list[str]:
-        m = self.m
-        if kind == "party":
-            p = m["party_version"]
-            q = p.select(p.attestation).where(p.party_id == key).order_by(p.entry_idx)
-        elif kind == "facility":
-            f = m["facility_version"]
-            q = f.select(f.attestation).where(f.facility_id == key).order_by(f.entry_idx)
-        elif kind == "key":
-            k, r = m["key"], m["key_revocation"]
-            q = (
-                k.select(k.attestation)
-                .where(k.key_id == key)
-                .union_all(r.select(r.attestation).where(r.key_id == key))
-            )
-        elif kind == "consumer":
-            s = m["spend"]
-            q = s.select(s.consumer).where(s.ref == key)
-        else:
-            lk = m["lookup"]
-            q = (
-                lk.select(lk.attestation)
-                .where((lk.kind == kind) & (lk.key == key))
-                .order_by(lk.entry_idx)
-            )
-        return list(dict.fromkeys(str(row[0]) for row in q.tuples()))
+        db = self.store.db  # type: ignore[attr-defined]
+        sql = _RELATED.get(kind, _RELATED["lookup"]).replace("?", db.param)
+        params = (key, key) if kind == "key" else (key,) if kind in _RELATED else (kind, key)
+        rows = db.execute_sql(sql, params).fetchall()
+        return list(dict.fromkeys(str(row[0]) for row in rows))
 
     # -- impact queries ---------------------------------------------------------------------
 

@@ -323,9 +323,12 @@ class SqlStore:
         return _entry(_Row(*row))
 
     def find(self, attestation_id: str) -> StoredEntry | None:
-        e = self.m["entry"]
-        row = e.get_or_none(e.attestation_id == attestation_id)
-        return None if row is None else _entry(row)
+        row = self.db.execute_sql(
+            f'SELECT {_ENTRY_COLUMNS} FROM "entry" '  # noqa: S608
+            f"WHERE attestation_id = {self.db.param}",
+            (attestation_id,),
+        ).fetchone()
+        return None if row is None else _entry(_Row(*row))
 
     def range(self, start: int, end: int) -> list[StoredEntry]:
         e = self.m["entry"]

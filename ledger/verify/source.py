@@ -11,7 +11,7 @@ follows the chain and not the log; :class:`BundleSource` reads an evidence bundl
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -66,13 +66,21 @@ class LedgerSource:
             raise NotFoundError("the log is empty: there is nothing to verify")
         self.head = found
         self.size = found.size
+        self._nodes: dict[merkle.NodeKey, bytes] = {}  # stored nodes never change
+
+    def get_nodes(self, keys: Sequence[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
+        """The store's nodes, each read once per verification (proofs share their paths)."""
+        missing = [k for k in keys if k not in self._nodes]
+        if missing:
+            self._nodes.update(self.store.get_nodes(missing))
+        return {k: self._nodes[k] for k in keys}
 
     def checkpoint_note(self) -> bytes:
         return self.head.note
 
     def _proof(self, index: int, leaf_hash: bytes) -> merkle.InclusionProof | None:
         try:
-            hashes = merkle.inclusion_proof(index, self.size, self.store)
+            hashes = merkle.inclusion_proof(index, self.size, self)
         except LedgerError:
             return None
         return merkle.InclusionProof(index, self.size, leaf_hash, tuple(hashes))
