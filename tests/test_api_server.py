@@ -207,6 +207,15 @@ def test_cli_remote_commands(served: Served, capsys: pytest.CaptureFixture[str])
         main(["submit", "--home", home, "--remote", served.url, "--json", str(envelope)])
     assert done.value.code == 0
     assert json.loads(capsys.readouterr().out)["index"] == note["size"]
+    for args in (
+        ["prove", "consistency", "2", str(note["size"])],
+        ["prove", "inclusion", "3", "--tree-size", "5"],
+    ):
+        with pytest.raises(SystemExit) as done:
+            main([*args, "--home", home, "--remote", served.url, "--json"])
+        assert done.value.code == 0, capsys.readouterr().err
+        proof = json.loads(capsys.readouterr().out)
+        assert proof.get("new_size", proof.get("tree_size")) in (note["size"], 5)
 
 
 @pytest.mark.slow

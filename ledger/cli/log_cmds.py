@@ -423,10 +423,10 @@ def _verified_root(opts: Options, size: int) -> bytes:
     if opts.remote:
         from ledger.client import Client
 
-        note = Client(opts.remote, token=opts.token).checkpoint()
+        note = Client(opts.remote, token=opts.token).checkpoint(size)
         cp = verify_checkpoint(note, trust.log_vkey)
         if cp.size != size:
-            raise UsageError(f"the server's checkpoint is at size {cp.size}, not {size}")
+            raise UsageError(f"the server sent a checkpoint of size {cp.size}, not {size}")
         return cp.root
     stored = opts.ledger().store.checkpoint(size)
     if stored is None:
