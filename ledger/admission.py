@@ -224,15 +224,18 @@ def _party(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -
     return delta
 
 
+def _acting_for(att: Attestation, party: str, view: StateView, trust: TrustRoot, what: str) -> None:
+    """``party`` is admitted, and the issuer is that party or a registrar acting for it."""
+    if view.party(party) is None:
+        raise RefMissingError(f"{party} is not an admitted party", attestation=att.id)
+    if att.issuer != party and "registrar" not in _roles(att.issuer, view, trust):
+        raise RoleError(f"only {party} itself or a registrar may {what}", attestation=att.id)
+
+
 def _key(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
     body = att.body
     party = body["party"]
-    if view.party(party) is None:
-        raise RefMissingError(f"party {party} is not admitted", attestation=att.id)
-    if att.issuer != party and "registrar" not in _roles(att.issuer, view, trust):
-        raise RoleError(
-            f"only {party} itself or a registrar may change its keys", attestation=att.id
-        )
+    _acting_for(att, party, view, trust, "change its keys")
     effective = parse_timestamp(body["effective_at"], what="effective_at")
     delta = StateDelta()
     if body["action"] == "add":
@@ -255,13 +258,7 @@ def _key(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> 
 def _facility(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
     body = att.body
     operator = body["operator"]
-    if view.party(operator) is None:
-        raise RefMissingError(f"operator {operator} is not an admitted party", attestation=att.id)
-    if att.issuer != operator and "registrar" not in _roles(att.issuer, view, trust):
-        raise RoleError(
-            f"a facility is declared by its operator {operator} or a registrar",
-            attestation=att.id,
-        )
+    _acting_for(att, operator, view, trust, "declare its facilities")
     existing = view.facility(body["facility_id"])
     if existing is not None and existing.operator != operator:
         raise CustodyError(

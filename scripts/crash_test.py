@@ -133,6 +133,37 @@ def _wait_for(url: str, seconds: float) -> bool:
     return False
 
 
+def _start_server(
+    home: Home, env: dict[str, str], *, threads: int, workers: int = 1
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """``lotchain serve`` on a free port, answering /healthz; its URL and process."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from ledger.cli import main; main()",
+            "serve",
+            "--home",
+            str(home.path),
+            "--port",
+            str(port),
+            "--threads",
+            str(threads),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if not _wait_for(url, 30):
+        server.kill()
+        raise SystemExit("the server did not start")
+    return url, server
+
+
 def check(home: Home, acks: list[Path]) -> tuple[int, int]:
     """Every acknowledged entry is present, unchanged, at its index; the audit passes."""
     ledger = home.open_ledger(None)
@@ -171,28 +202,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         server = None
         url = ""
         if args.http_writers:
-            port = _free_port()
-            url = f"http://127.0.0.1:{port}"
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from ledger.cli import main; main()",
-                    "serve",
-                    "--home",
-                    str(home.path),
-                    "--port",
-                    str(port),
-                    "--threads",
-                    "4",
-                ],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            if not _wait_for(url, 20):
-                server.kill()
-                raise SystemExit("the server did not start")
+            url, server = _start_server(home, env, threads=4)
         for n in range(total):
             mode = "lib" if n < args.writers else "http"
             procs.append(
@@ -257,30 +267,7 @@ def concurrent(args: argparse.Namespace) -> dict[str, object]:
     server = None
     url = ""
     if args.http_writers:
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from ledger.cli import main; main()",
-                "serve",
-                "--home",
-                str(home.path),
-                "--port",
-                str(port),
-                "--threads",
-                "8",
-                "--workers",
-                str(args.server_workers),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not _wait_for(url, 30):
-            server.kill()
-            raise SystemExit("the server did not start")
+        url, server = _start_server(home, env, threads=8, workers=args.server_workers)
     before = _log_size(home)
     try:
         procs = [

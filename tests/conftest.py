@@ -26,6 +26,17 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``lotchain ARGS`` in-process as the console script does: (exit code, out, err)."""
+    from ledger.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = done.value.code
+    return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+
 class Clock:
     """A settable clock for ``Ledger(clock=...)``."""
 

@@ -9,18 +9,13 @@ from typing import Any
 import click
 import pytest
 
-from ledger.cli import main
+from conftest import run_cli
 from ledger.cli.main import _load_commands, cli
 
 PASS = "correct horse battery"
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = done.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
+run = run_cli
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.cli import main
+from conftest import run_cli
 from verify_fixtures import (
     AUDITOR,
     ENTITY_LIST,
@@ -27,13 +27,7 @@ from verify_fixtures import (
     world_fixture,  # noqa: F401 - the `world` fixture
 )
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = done.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
+run = run_cli
 
 
 @pytest.fixture(autouse=True)
