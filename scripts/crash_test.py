@@ -164,12 +164,21 @@ def _start_server(
     return url, server
 
 
+def _wait_until_started(acks: list[Path], *, seconds: float) -> None:
+    """Writers open their ack files once ready to append: kill while they write, not load."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not all(path.exists() for path in acks):
+        time.sleep(0.05)
+
+
 def check(home: Home, acks: list[Path]) -> tuple[int, int]:
     """Every acknowledged entry is present, unchanged, at its index; the audit passes."""
     ledger = home.open_ledger(None)
     try:
         acknowledged = 0
         for path in acks:
+            if not path.exists():
+                continue  # that writer was killed before it started: nothing acknowledged
             for line in path.read_text().splitlines():
                 parts = line.split()
                 if len(parts) != 3:
@@ -228,6 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                     stderr=subprocess.DEVNULL,
                 )
             )
+        _wait_until_started(acks, seconds=60)
         time.sleep(rng.uniform(args.min_seconds, args.max_seconds))
         victims = [*procs, *([server] if server else [])]
         rng.shuffle(victims)
