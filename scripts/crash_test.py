@@ -58,7 +58,14 @@ def setup(workdir: Path, writers: int, db: str | None = None) -> Home:
 
 
 def writer(
-    home: Path, party: str, mode: str, url: str, ack: Path, batch: int, count: int | None = None
+    home: Path,
+    party: str,
+    mode: str,
+    url: str,
+    ack: Path,
+    batch: int,
+    count: int | None = None,
+    ready: Path | None = None,
 ) -> None:
     """Append origins (forever, or ``count`` of them), one line per receipt to ``ack``."""
     from ledger.attestation import make_attestation
@@ -73,6 +80,8 @@ def writer(
     else:
         ledger = Home(home).open_ledger(PASSPHRASE.encode())
     counter = acknowledged = 0
+    if ready is not None:
+        ready.touch()
     with ack.open("a", encoding="utf-8") as out:
         while count is None or acknowledged < count:
             envelopes = []
@@ -164,10 +173,10 @@ def _start_server(
     return url, server
 
 
-def _wait_until_started(acks: list[Path], *, seconds: float) -> None:
-    """Writers open their ack files once ready to append: kill while they write, not load."""
+def _wait_until_started(ready: list[Path], *, seconds: float) -> None:
+    """Writers touch a file once ready to append: kill them while they write, not load."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not all(path.exists() for path in acks):
+    while time.monotonic() < deadline and not all(path.exists() for path in ready):
         time.sleep(0.05)
 
 
@@ -212,6 +221,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         url = ""
         if args.http_writers:
             url, server = _start_server(home, env, threads=4)
+        ready = [workdir / f"ready-{cycle}-{n:02d}" for n in range(total)]
         for n in range(total):
             mode = "lib" if n < args.writers else "http"
             procs.append(
@@ -231,13 +241,15 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                         str(acks[n]),
                         "--batch",
                         str(rng.choice([1, 1, 5, 20])),
+                        "--ready",
+                        str(ready[n]),
                     ],
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
             )
-        _wait_until_started(acks, seconds=60)
+        _wait_until_started(ready, seconds=60)
         time.sleep(rng.uniform(args.min_seconds, args.max_seconds))
         victims = [*procs, *([server] if server else [])]
         rng.shuffle(victims)
@@ -371,6 +383,7 @@ def main() -> None:
     w.add_argument("--ack", type=Path, required=True)
     w.add_argument("--batch", type=int, default=1)
     w.add_argument("--count", type=int, default=None)
+    w.add_argument("--ready", type=Path, default=None, help="touched once ready to append")
     c = sub.add_parser("concurrent", help="writers at once, no kills: exact count")
     c.add_argument("--writers", type=int, default=4)
     c.add_argument("--http-writers", type=int, default=2)
@@ -388,7 +401,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     args = parser.parse_args()
     if args.command == "writer":
-        writer(args.home, args.party, args.mode, args.url, args.ack, args.batch, args.count)
+        writer(
+            args.home, args.party, args.mode, args.url, args.ack, args.batch, args.count, args.ready
+        )
         return
     if args.command == "concurrent":
         print(json.dumps(concurrent(args)))
