@@ -16,7 +16,7 @@ from typing import Any
 
 import peewee as pw
 
-from ledger.encoding import parse_timestamp
+from ledger.encoding import format_timestamp, parse_timestamp
 from ledger.state import (
     AttestationRecord,
     FacilityRecord,
@@ -134,3 +134,79 @@ def insert_rows(db: pw.Database, table: str, rows: Sequence[dict[str, Any]]) -> 
     )
     cursor = db.cursor()
     cursor.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+
+
+def delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) -> None:
+    for p in delta.parties:
+        rows.setdefault("party_version", []).append(
+            {
+                "entry_idx": index,
+                "party_id": p.party_id,
+                "legal_name": p.legal_name,
+                "country": p.country,
+                "roles": json.dumps(sorted(p.roles)),
+                "aliases": json.dumps(list(p.aliases)),
+                "attestation": p.attestation,
+            }
+        )
+    for k in delta.keys:
+        rows.setdefault("key", []).append(
+            {
+                "key_id": k.key_id,
+                "party": k.party,
+                "public_key": k.public_key,
+                "valid_from": format_timestamp(k.valid_from, micro=True),
+                "attestation": k.attestation,
+            }
+        )
+    for r in delta.key_revocations:
+        rows.setdefault("key_revocation", []).append(
+            {
+                "key_id": r.key_id,
+                "effective_at": format_timestamp(r.effective_at, micro=True),
+                "attestation": r.attestation,
+            }
+        )
+    for f in delta.facilities:
+        rows.setdefault("facility_version", []).append(
+            {
+                "entry_idx": index,
+                "facility_id": f.facility_id,
+                "name": f.name,
+                "operator": f.operator,
+                "country": f.country,
+                "region": f.region,
+                "attestation": f.attestation,
+            }
+        )
+    for o in delta.outputs:
+        rows.setdefault("output", []).append(
+            {
+                "ref": o.ref,
+                "attestation": o.attestation,
+                "position": o.position,
+                "holder": o.holder,
+                "amount": str(o.amount),
+                "unit": o.unit,
+                "mass_kg": None if o.mass_kg is None else str(o.mass_kg),
+                "material": o.material,
+                "lot": o.lot,
+            }
+        )
+    for s in delta.spends:
+        rows.setdefault("spend", []).append(
+            {"ref": s.ref, "consumer": s.consumer, "amount": str(s.amount)}
+        )
+    for entry_number, att_id in delta.shipments:
+        rows.setdefault("shipment", []).append(
+            {"entry_number": entry_number, "attestation": att_id}
+        )
+    for look in getattr(delta, "lookups", ()):
+        rows.setdefault("lookup", []).append(
+            {
+                "kind": look.kind,
+                "key": look.key,
+                "attestation": look.attestation,
+                "entry_idx": index,
+            }
+        )

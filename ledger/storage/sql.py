@@ -35,128 +35,10 @@ from ledger.state import (
     StateRequest,
 )
 from ledger.storage.base import AppendBatch, StoredCheckpoint, StoredEntry
-from ledger.storage.bulk import bulk_state, insert_rows
+from ledger.storage.bulk import bulk_state, delta_rows, insert_rows
+from ledger.storage.models import make_models
 
 MAX_RANGE = 1000
-
-
-def _models(db: pw.Database) -> dict[str, Any]:
-    """Model classes bound to one database, so several stores can live in one process."""
-
-    class Base(pw.Model):
-        class Meta:
-            database = db
-            legacy_table_names = False
-
-    class SchemaMigration(Base):
-        version = pw.IntegerField(primary_key=True)
-        name = pw.TextField()
-        applied_at = pw.TextField()
-
-    class Entry(Base):
-        idx = pw.BigIntegerField(primary_key=True)
-        attestation_id = pw.TextField(unique=True)
-        type = pw.TextField(index=True)
-        issuer = pw.TextField(index=True)
-        integrated_at = pw.TextField()
-        leaf = pw.BlobField()
-        leaf_hash = pw.BlobField()
-        envelope = pw.BlobField()
-
-    class Node(Base):
-        level = pw.IntegerField()
-        idx = pw.BigIntegerField()
-        hash = pw.BlobField()
-
-        class Meta:
-            primary_key = pw.CompositeKey("level", "idx")
-
-    class Checkpoint(Base):
-        size = pw.BigIntegerField(primary_key=True)
-        root = pw.BlobField()
-        note = pw.BlobField()
-
-    class PartyVersion(Base):
-        entry_idx = pw.BigIntegerField()
-        party_id = pw.TextField(index=True)
-        legal_name = pw.TextField()
-        country = pw.TextField()
-        roles = pw.TextField()
-        aliases = pw.TextField()
-        attestation = pw.TextField()
-
-    class Key(Base):
-        key_id = pw.TextField(primary_key=True)
-        party = pw.TextField(index=True)
-        public_key = pw.BlobField()
-        valid_from = pw.TextField()
-        attestation = pw.TextField()
-
-    class KeyRevocation(Base):
-        key_id = pw.TextField(index=True)
-        effective_at = pw.TextField()
-        attestation = pw.TextField()
-
-    class FacilityVersion(Base):
-        entry_idx = pw.BigIntegerField()
-        facility_id = pw.TextField(index=True)
-        name = pw.TextField()
-        operator = pw.TextField()
-        country = pw.TextField()
-        region = pw.TextField(null=True)
-        attestation = pw.TextField()
-
-    class Output(Base):
-        ref = pw.TextField(primary_key=True)
-        attestation = pw.TextField(index=True)
-        position = pw.IntegerField()
-        holder = pw.TextField(index=True)
-        amount = pw.TextField()
-        unit = pw.TextField()
-        mass_kg = pw.TextField(null=True)
-        material = pw.TextField()
-        lot = pw.TextField(index=True)
-
-    class Spend(Base):
-        ref = pw.TextField(index=True)
-        consumer = pw.TextField(index=True)
-        amount = pw.TextField()
-
-    class Shipment(Base):
-        entry_number = pw.TextField(primary_key=True)
-        attestation = pw.TextField(unique=True)
-
-    class Lookup(Base):  # certificates/audits/events by facility, revocations by target
-        kind = pw.TextField()
-        key = pw.TextField()
-        attestation = pw.TextField()
-        entry_idx = pw.BigIntegerField()
-
-        class Meta:
-            indexes = ((("kind", "key"), False),)
-
-    class ScreeningList(Base):  # screening list versions (bytes kept as loaded)
-        name = pw.TextField(index=True)
-        sha256 = pw.TextField()
-        loaded_at = pw.TextField()
-        source = pw.TextField(null=True)
-        data = pw.BlobField()
-
-    return {
-        "schema_migration": SchemaMigration,
-        "entry": Entry,
-        "node": Node,
-        "checkpoint": Checkpoint,
-        "party_version": PartyVersion,
-        "key": Key,
-        "key_revocation": KeyRevocation,
-        "facility_version": FacilityVersion,
-        "output": Output,
-        "spend": Spend,
-        "shipment": Shipment,
-        "lookup": Lookup,
-        "screening_list": ScreeningList,
-    }
 
 
 def _connect(url: str) -> pw.Database:
@@ -194,7 +76,7 @@ class SqlStore:
     def __init__(self, db: pw.Database, url: str) -> None:
         self.db = db
         self.url = url
-        self.m = _models(db)
+        self.m = make_models(db)
         self.is_postgres = isinstance(db, pw.PostgresqlDatabase)
         self._lock = threading.RLock()
 
@@ -280,7 +162,7 @@ class SqlStore:
             "node": [{"level": k[0], "idx": k[1], "hash": h} for k, h in batch.nodes],
         }
         for p in batch.entries:
-            _delta_rows(p.entry.index, p.delta, rows)
+            delta_rows(p.entry.index, p.delta, rows)
         cp = batch.checkpoint
         rows["checkpoint"] = [{"size": cp.size, "root": cp.root, "note": cp.note}]
         for table, items in rows.items():
@@ -503,82 +385,6 @@ def _entry(row: Any) -> StoredEntry:
         leaf_hash=bytes(row.leaf_hash),
         envelope=bytes(row.envelope),
     )
-
-
-def _delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) -> None:
-    for p in delta.parties:
-        rows.setdefault("party_version", []).append(
-            {
-                "entry_idx": index,
-                "party_id": p.party_id,
-                "legal_name": p.legal_name,
-                "country": p.country,
-                "roles": json.dumps(sorted(p.roles)),
-                "aliases": json.dumps(list(p.aliases)),
-                "attestation": p.attestation,
-            }
-        )
-    for k in delta.keys:
-        rows.setdefault("key", []).append(
-            {
-                "key_id": k.key_id,
-                "party": k.party,
-                "public_key": k.public_key,
-                "valid_from": format_timestamp(k.valid_from, micro=True),
-                "attestation": k.attestation,
-            }
-        )
-    for r in delta.key_revocations:
-        rows.setdefault("key_revocation", []).append(
-            {
-                "key_id": r.key_id,
-                "effective_at": format_timestamp(r.effective_at, micro=True),
-                "attestation": r.attestation,
-            }
-        )
-    for f in delta.facilities:
-        rows.setdefault("facility_version", []).append(
-            {
-                "entry_idx": index,
-                "facility_id": f.facility_id,
-                "name": f.name,
-                "operator": f.operator,
-                "country": f.country,
-                "region": f.region,
-                "attestation": f.attestation,
-            }
-        )
-    for o in delta.outputs:
-        rows.setdefault("output", []).append(
-            {
-                "ref": o.ref,
-                "attestation": o.attestation,
-                "position": o.position,
-                "holder": o.holder,
-                "amount": str(o.amount),
-                "unit": o.unit,
-                "mass_kg": None if o.mass_kg is None else str(o.mass_kg),
-                "material": o.material,
-                "lot": o.lot,
-            }
-        )
-    for s in delta.spends:
-        rows.setdefault("spend", []).append(
-            {"ref": s.ref, "consumer": s.consumer, "amount": str(s.amount)}
-        )
-    for entry_number, att_id in delta.shipments:
-        rows.setdefault("shipment", []).append(
-            {"entry_number": entry_number, "attestation": att_id}
-        )
-    for look in getattr(delta, "lookups", ()):
-        rows.setdefault("lookup", []).append(
-            {
-                "kind": look.kind,
-                "key": look.key,
-                "attestation": look.attestation,
-                "entry_idx": index,
-            }
-        )
 
 
 def _translated(method: Callable[..., Any]) -> Callable[..., Any]:

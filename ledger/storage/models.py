@@ -1,0 +1,130 @@
+"""The tables, as peewee models bound to one database (so several stores can share a process).
+
+Every table is insert-only (triggers, see :meth:`SqlStore._protect`); the schema is
+created and changed only by :mod:`ledger.storage.migrations`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import peewee as pw
+
+
+def make_models(db: pw.Database) -> dict[str, Any]:
+    """Model classes bound to one database, so several stores can live in one process."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+            legacy_table_names = False
+
+    class SchemaMigration(Base):
+        version = pw.IntegerField(primary_key=True)
+        name = pw.TextField()
+        applied_at = pw.TextField()
+
+    class Entry(Base):
+        idx = pw.BigIntegerField(primary_key=True)
+        attestation_id = pw.TextField(unique=True)
+        type = pw.TextField(index=True)
+        issuer = pw.TextField(index=True)
+        integrated_at = pw.TextField()
+        leaf = pw.BlobField()
+        leaf_hash = pw.BlobField()
+        envelope = pw.BlobField()
+
+    class Node(Base):
+        level = pw.IntegerField()
+        idx = pw.BigIntegerField()
+        hash = pw.BlobField()
+
+        class Meta:
+            primary_key = pw.CompositeKey("level", "idx")
+
+    class Checkpoint(Base):
+        size = pw.BigIntegerField(primary_key=True)
+        root = pw.BlobField()
+        note = pw.BlobField()
+
+    class PartyVersion(Base):
+        entry_idx = pw.BigIntegerField()
+        party_id = pw.TextField(index=True)
+        legal_name = pw.TextField()
+        country = pw.TextField()
+        roles = pw.TextField()
+        aliases = pw.TextField()
+        attestation = pw.TextField()
+
+    class Key(Base):
+        key_id = pw.TextField(primary_key=True)
+        party = pw.TextField(index=True)
+        public_key = pw.BlobField()
+        valid_from = pw.TextField()
+        attestation = pw.TextField()
+
+    class KeyRevocation(Base):
+        key_id = pw.TextField(index=True)
+        effective_at = pw.TextField()
+        attestation = pw.TextField()
+
+    class FacilityVersion(Base):
+        entry_idx = pw.BigIntegerField()
+        facility_id = pw.TextField(index=True)
+        name = pw.TextField()
+        operator = pw.TextField()
+        country = pw.TextField()
+        region = pw.TextField(null=True)
+        attestation = pw.TextField()
+
+    class Output(Base):
+        ref = pw.TextField(primary_key=True)
+        attestation = pw.TextField(index=True)
+        position = pw.IntegerField()
+        holder = pw.TextField(index=True)
+        amount = pw.TextField()
+        unit = pw.TextField()
+        mass_kg = pw.TextField(null=True)
+        material = pw.TextField()
+        lot = pw.TextField(index=True)
+
+    class Spend(Base):
+        ref = pw.TextField(index=True)
+        consumer = pw.TextField(index=True)
+        amount = pw.TextField()
+
+    class Shipment(Base):
+        entry_number = pw.TextField(primary_key=True)
+        attestation = pw.TextField(unique=True)
+
+    class Lookup(Base):  # certificates/audits/events by facility, revocations by target
+        kind = pw.TextField()
+        key = pw.TextField()
+        attestation = pw.TextField()
+        entry_idx = pw.BigIntegerField()
+
+        class Meta:
+            indexes = ((("kind", "key"), False),)
+
+    class ScreeningList(Base):  # screening list versions (bytes kept as loaded)
+        name = pw.TextField(index=True)
+        sha256 = pw.TextField()
+        loaded_at = pw.TextField()
+        source = pw.TextField(null=True)
+        data = pw.BlobField()
+
+    return {
+        "schema_migration": SchemaMigration,
+        "entry": Entry,
+        "node": Node,
+        "checkpoint": Checkpoint,
+        "party_version": PartyVersion,
+        "key": Key,
+        "key_revocation": KeyRevocation,
+        "facility_version": FacilityVersion,
+        "output": Output,
+        "spend": Spend,
+        "shipment": Shipment,
+        "lookup": Lookup,
+        "screening_list": ScreeningList,
+    }
