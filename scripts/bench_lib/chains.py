@@ -37,12 +37,21 @@ def register_chain_parties(s: Scenario, now: datetime) -> None:
         s.party(trader, f"Chain Test Trading House {i}", "SG", ["supplier"], now)
     s.party(IMPORTER, "Chain Test Apparel Imports Inc.", "US", ["importer"], now)
     s.party(AUDITOR, "Chain Test Social Audits Ltd.", "GB", ["auditor"], now)
-    s.facility("facility:chain-farm", "Chain Farm Fields", FARM, "IN", ["farming"], now,
-               region="IN-GJ")
+    s.facility(
+        "facility:chain-farm", "Chain Farm Fields", FARM, "IN", ["farming"], now, region="IN-GJ"
+    )
     s.facility("facility:chain-gin", "Chain Gin", GIN, "IN", ["ginning"], now, region="IN-GJ")
     audit = s.audit(AUDITOR, "facility:chain-gin", "pass", "2024-12-01", now)
-    s.certificate(AUDITOR, "CERT-CHAIN-GIN", "facility:chain-gin", [audit.attestation],
-                  "2024-12-01", "2027-12-31", now, processes=["ginning"])
+    s.certificate(
+        AUDITOR,
+        "CERT-CHAIN-GIN",
+        "facility:chain-gin",
+        [audit.attestation],
+        "2024-12-01",
+        "2027-12-31",
+        now,
+        processes=["ginning"],
+    )
 
 
 def _entry_number(tag: str) -> str:
@@ -66,52 +75,97 @@ def chain_attestations(s: Scenario, n: int, tag: str) -> list[Attestation]:
         out.append(att)
         return att
 
-    def moved(inputs: list[tuple[str, str]], seller: str, buyer: str, lot: str,
-              kind: str, hs: str, amount: str, number: str) -> Attestation:
-        return sign("transfer", seller, {
-            "from": seller,
-            "to": buyer,
-            "event_time": format_timestamp(clock[0]),
-            "inputs": [{"ref": r, "amount": a} for r, a in inputs],
-            "outputs": [output(lot, kind, hs, amount)],
-            "documents": [{"kind": "invoice", "number": number, "sha256": doc_hash(number)}],
-        })
+    def moved(
+        inputs: list[tuple[str, str]],
+        seller: str,
+        buyer: str,
+        lot: str,
+        kind: str,
+        hs: str,
+        amount: str,
+        number: str,
+    ) -> Attestation:
+        return sign(
+            "transfer",
+            seller,
+            {
+                "from": seller,
+                "to": buyer,
+                "event_time": format_timestamp(clock[0]),
+                "inputs": [{"ref": r, "amount": a} for r, a in inputs],
+                "outputs": [output(lot, kind, hs, amount)],
+                "documents": [{"kind": "invoice", "number": number, "sha256": doc_hash(number)}],
+            },
+        )
 
     sold: list[tuple[str, str]] = []
     for b in range(branches):
-        harvest = sign("origin", FARM, {
-            "facility": "facility:chain-farm",
-            "material": {"name": "seed cotton", "hs_code": "5201.00"},
-            "produced_on": clock[0].date().isoformat(),
-            "outputs": [output(f"{tag}-SC-{b}", "seed cotton", "5201.00", "1000")],
-        })
-        sale = moved([(f"{harvest.id}#0", "1000")], FARM, GIN, f"{tag}-SCG-{b}",
-                     "seed cotton", "5201.00", "1000", f"INV-{tag}-F{b}")
+        harvest = sign(
+            "origin",
+            FARM,
+            {
+                "facility": "facility:chain-farm",
+                "material": {"name": "seed cotton", "hs_code": "5201.00"},
+                "produced_on": clock[0].date().isoformat(),
+                "outputs": [output(f"{tag}-SC-{b}", "seed cotton", "5201.00", "1000")],
+            },
+        )
+        sale = moved(
+            [(f"{harvest.id}#0", "1000")],
+            FARM,
+            GIN,
+            f"{tag}-SCG-{b}",
+            "seed cotton",
+            "5201.00",
+            "1000",
+            f"INV-{tag}-F{b}",
+        )
         sold.append((f"{sale.id}#0", "1000"))
     lint = str(350 * branches)
-    ginning = sign("transformation", GIN, {
-        "facility": "facility:chain-gin",
-        "process": "ginning",
-        "event_time": format_timestamp(clock[0]),
-        "inputs": [{"ref": r, "amount": a} for r, a in sold],
-        "outputs": [output(f"{tag}-LINT", "cotton lint", "5201.00", lint)],
-    })
+    ginning = sign(
+        "transformation",
+        GIN,
+        {
+            "facility": "facility:chain-gin",
+            "process": "ginning",
+            "event_time": format_timestamp(clock[0]),
+            "inputs": [{"ref": r, "amount": a} for r, a in sold],
+            "outputs": [output(f"{tag}-LINT", "cotton lint", "5201.00", lint)],
+        },
+    )
     ref, holder = f"{ginning.id}#0", GIN
     for h in range(hops):
         buyer = IMPORTER if h == hops - 1 else TRADERS[h % 2]
-        hop = moved([(ref, lint)], holder, buyer, f"{tag}-LINT-{h}", "cotton lint", "5201.00",
-                    lint, f"INV-{tag}-H{h}")
+        hop = moved(
+            [(ref, lint)],
+            holder,
+            buyer,
+            f"{tag}-LINT-{h}",
+            "cotton lint",
+            "5201.00",
+            lint,
+            f"INV-{tag}-H{h}",
+        )
         ref, holder = f"{hop.id}#0", buyer
-    sign("shipment", IMPORTER, {
-        "entry_number": _entry_number(tag),
-        "hts_lines": [{"hts_code": "5201.00", "description": "Cotton lint, not carded",
-                       "quantity": {"amount": lint, "unit": "kg"}}],
-        "exporter": TRADERS[0],
-        "manufacturer": GIN,
-        "country_of_origin": "IN",
-        "arrival_date": (clock[0] + timedelta(days=20)).date().isoformat(),
-        "inputs": [{"ref": ref, "amount": lint}],
-    })
+    sign(
+        "shipment",
+        IMPORTER,
+        {
+            "entry_number": _entry_number(tag),
+            "hts_lines": [
+                {
+                    "hts_code": "5201.00",
+                    "description": "Cotton lint, not carded",
+                    "quantity": {"amount": lint, "unit": "kg"},
+                }
+            ],
+            "exporter": TRADERS[0],
+            "manufacturer": GIN,
+            "country_of_origin": "IN",
+            "arrival_date": (clock[0] + timedelta(days=20)).date().isoformat(),
+            "inputs": [{"ref": ref, "amount": lint}],
+        },
+    )
     return out
 
 

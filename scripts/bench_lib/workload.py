@@ -98,8 +98,14 @@ def _signed(
     """
     holder, key = pad
     base = canonical_bytes(
-        {"v": 1, "type": type_, "issuer": issuer, "issued_at": format_timestamp(when),
-         "nonce": nonce, "body": body}
+        {
+            "v": 1,
+            "type": type_,
+            "issuer": issuer,
+            "issued_at": format_timestamp(when),
+            "nonce": nonce,
+            "body": body,
+        }
     )
     envelope_estimate = len(b64encode(base)) + 272
     missing = (TARGET_BYTES - envelope_estimate) * 3 // 4
@@ -126,8 +132,9 @@ def unit_envelopes(unit: int, lanes: int = LANES) -> list[bytes]:
         "outputs": [output(f"SC-{tag}", "seed cotton", "5201.00", "20000")],
         "documents": [_document("production-record", f"PR-{tag}", day)],
     }
-    origin = _signed("origin", f, origin_body, when, _nonce(unit, "o"),
-                     [origin_body["plot"], "description"])
+    origin = _signed(
+        "origin", f, origin_body, when, _nonce(unit, "o"), [origin_body["plot"], "description"]
+    )
     origin_id = "sha256:" + _payload_digest(origin)
     sale_body: dict[str, Any] = {
         "from": f,
@@ -137,8 +144,14 @@ def unit_envelopes(unit: int, lanes: int = LANES) -> list[bytes]:
         "outputs": [output(f"SC-{tag}-G", "seed cotton", "5201.00", "20000")],
         "documents": [_document("invoice", f"INV-{tag}", day)],
     }
-    sale = _signed("transfer", f, sale_body, when + timedelta(minutes=1), _nonce(unit, "t"),
-                   [sale_body["documents"][0], "description"])
+    sale = _signed(
+        "transfer",
+        f,
+        sale_body,
+        when + timedelta(minutes=1),
+        _nonce(unit, "t"),
+        [sale_body["documents"][0], "description"],
+    )
     sale_id = "sha256:" + _payload_digest(sale)
     gin_body: dict[str, Any] = {
         "facility": g_site,
@@ -150,8 +163,14 @@ def unit_envelopes(unit: int, lanes: int = LANES) -> list[bytes]:
             output(f"CS-{tag}", "cottonseed", "1207.21", "11000"),
         ],
     }
-    ginning = _signed("transformation", g, gin_body, when + timedelta(minutes=2),
-                      _nonce(unit, "g"), [gin_body, "description"])
+    ginning = _signed(
+        "transformation",
+        g,
+        gin_body,
+        when + timedelta(minutes=2),
+        _nonce(unit, "g"),
+        [gin_body, "description"],
+    )
     return [origin, sale, ginning]
 
 
