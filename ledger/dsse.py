@@ -7,6 +7,7 @@ are kept exactly as received and never re-serialised.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,7 +44,11 @@ class Envelope:
     payload_type: str
     payload: bytes
     signatures: tuple[Signature, ...]
-    canonical: bytes
+
+    @functools.cached_property
+    def canonical(self) -> bytes:
+        """The RFC 8785 bytes of the envelope, built once and only when needed."""
+        return canonical_bytes(_envelope_json(self.payload_type, self.payload, self.signatures))
 
     @property
     def digest(self) -> str:
@@ -73,8 +78,7 @@ def sign_envelope(payload: bytes, signers: Sequence[Signer]) -> Envelope:
         raise MalformedError("an envelope needs at least one signer")
     message = pae(PAYLOAD_TYPE, payload)
     sigs = tuple(Signature(s.key_id, s.sign(message)) for s in signers)
-    canonical = canonical_bytes(_envelope_json(PAYLOAD_TYPE, payload, sigs))
-    return Envelope(PAYLOAD_TYPE, payload, sigs, canonical)
+    return Envelope(PAYLOAD_TYPE, payload, sigs)
 
 
 def cosign(envelope: Envelope, signer: Signer) -> Envelope:
@@ -82,8 +86,7 @@ def cosign(envelope: Envelope, signer: Signer) -> Envelope:
     if any(s.keyid == signer.key_id for s in envelope.signatures):
         raise MalformedError(f"the envelope is already signed by {signer.key_id}")
     sigs = (*envelope.signatures, Signature(signer.key_id, signer.sign(envelope.signed_bytes())))
-    canonical = canonical_bytes(_envelope_json(envelope.payload_type, envelope.payload, sigs))
-    return Envelope(envelope.payload_type, envelope.payload, sigs, canonical)
+    return Envelope(envelope.payload_type, envelope.payload, sigs)
 
 
 def parse_envelope(data: bytes | dict[str, Any]) -> Envelope:
@@ -120,5 +123,4 @@ def parse_envelope(data: bytes | dict[str, Any]) -> Envelope:
         sigs.append(Signature(keyid, b64decode(raw["sig"], what=f"signatures[{i}].sig", length=64)))
     if len({s.keyid for s in sigs}) != len(sigs):
         raise MalformedError("an envelope may carry one signature per key")
-    canonical = canonical_bytes(_envelope_json(PAYLOAD_TYPE, payload, sigs))
-    return Envelope(PAYLOAD_TYPE, payload, tuple(sigs), canonical)
+    return Envelope(PAYLOAD_TYPE, payload, tuple(sigs))
