@@ -19,6 +19,7 @@ from ledger.errors import LedgerError, StorageError
 #: Modules that add commands to :data:`cli` when imported.
 COMMAND_MODULES = (
     "ledger.cli.log_cmds",
+    "ledger.cli.sign_cmds",
     "ledger.cli.verify_cmds",
     "ledger.cli.server_cmds",
     "ledger.cli.demo_cmds",
