@@ -15,7 +15,7 @@ from api import params
 from api.access import state
 from api.queries import find_entry
 from ledger.encoding import b64encode
-from ledger.errors import NotFoundError
+from ledger.errors import MalformedError, NotFoundError
 
 bp = Blueprint("log", __name__)
 
@@ -70,6 +70,8 @@ def leaves() -> dict[str, Any]:
     start = params.integer("start", required=True)
     end = params.integer("end", required=True, minimum=1)
     assert start is not None and end is not None
+    if end < start:
+        raise MalformedError(f"end ({end}) is before start ({start}); end is exclusive")
     page = int(current_app.config["LOTCHAIN_PAGE_SIZE"])
     entries = ledger.store.range(start, min(end, start + page))
     return {"leaves": [{"index": e.index, "leaf": b64encode(e.leaf)} for e in entries]}

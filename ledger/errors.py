@@ -245,3 +245,12 @@ class ForbiddenError(LedgerError):
     code = "FORBIDDEN"
     http_status = 403
     title = "Forbidden"
+
+
+class InternalError(LedgerError):
+    """A failure lotchain did not foresee: reported with a code, never as a traceback."""
+
+    code = "INTERNAL"
+    http_status = 500
+    exit_code = 1
+    title = "Internal error"

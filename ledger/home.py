@@ -84,8 +84,12 @@ class Home:
         self.config()  # a clear "not a lotchain home" before any missing file
         return TrustRoot.load(self.trust_root_path)
 
-    def open_store(self, db: str | None = None) -> Store:
-        return open_store(self.db_url(db))
+    def open_store(self, db: str | None = None, *, create: bool = True) -> Store:
+        """The database; without ``create`` a missing SQLite file is an error, not a new log."""
+        url = self.db_url(db)
+        if not create and "://" not in url and url != ":memory:" and not Path(url).exists():
+            raise ConfigError(f"no database at {url}; create one with: lotchain init")
+        return open_store(url)
 
     def open_ledger(
         self,
@@ -96,7 +100,8 @@ class Home:
     ) -> Ledger:
         """Open the ledger; with a passphrase it can append (it holds the log key)."""
         signer = load_private_key(self.log_key_path, passphrase) if passphrase else None
-        return Ledger(self.open_store(db), self.trust_root(), signer, clock=clock)
+        store = self.open_store(db, create=signer is not None)
+        return Ledger(store, self.trust_root(), signer, clock=clock)
 
 
 def init_home(

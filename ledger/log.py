@@ -19,8 +19,15 @@ from ledger.admission import admit, state_request
 from ledger.attestation import Attestation, parse_attestation
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.dsse import Envelope
-from ledger.encoding import b64encode
-from ledger.errors import LedgerError, MalformedError, NotFoundError, StorageError, TooLargeError
+from ledger.encoding import b64decode, b64encode
+from ledger.errors import (
+    InclusionError,
+    LedgerError,
+    MalformedError,
+    NotFoundError,
+    StorageError,
+    TooLargeError,
+)
 from ledger.keys import Signer
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
 from ledger.state import AttestationRecord, Overlay
@@ -54,6 +61,34 @@ class Receipt:
             "checkpoint": self.checkpoint.decode("utf-8"),
             "inclusion": self.inclusion.to_json(),
         }
+
+
+def verify_receipt(
+    obj: object, vkey: str, attestation_id: str | None = None
+) -> merkle.InclusionProof:
+    """Check a receipt received from a server: raise, or return its verified proof.
+
+    The checkpoint must be signed by the log key of the trust root, the inclusion proof
+    must lead from the receipt's leaf to that checkpoint's root, and the leaf must name
+    the entry's index and (when given) the attestation that was submitted.
+    """
+    fields = {"attestation", "index", "leaf", "checkpoint", "inclusion"}
+    if not isinstance(obj, dict) or not fields <= set(obj):
+        raise MalformedError("a receipt needs attestation, index, leaf, checkpoint, inclusion")
+    if not isinstance(obj["checkpoint"], str):
+        raise MalformedError("the receipt's checkpoint must be the signed note text")
+    checkpoint = verify_checkpoint(obj["checkpoint"].encode("utf-8"), vkey)
+    proof = merkle.InclusionProof.from_json(obj["inclusion"])
+    leaf_bytes = b64decode(obj["leaf"], what="receipt leaf")
+    leaf = parse_leaf(leaf_bytes)
+    if merkle.leaf_hash(leaf_bytes) != proof.leaf_hash or proof.tree_size != checkpoint.size:
+        raise InclusionError("the receipt's proof is not for its leaf and checkpoint")
+    proof.verify(checkpoint.root)
+    if (leaf.index, leaf.attestation) != (obj["index"], obj["attestation"]) or (
+        attestation_id is not None and leaf.attestation != attestation_id
+    ):
+        raise InclusionError("the receipt's leaf is not the entry that was submitted")
+    return proof
 
 
 class _Nodes:

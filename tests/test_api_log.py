@@ -143,7 +143,8 @@ def test_leaves_are_paged(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["", "start=0", "end=3", "start=-1&end=3", "start=0&end=0", "start=a&end=2"]
+    "query",
+    ["", "start=0", "end=3", "start=-1&end=3", "start=0&end=0", "start=a&end=2", "start=9&end=3"],
 )
 def test_leaves_errors(client: FlaskClient, query: str) -> None:
     problem(client.get(f"/v1/log/leaves?{query}"), 400, "MALFORMED")

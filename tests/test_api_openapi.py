@@ -41,8 +41,9 @@ CONFIG = SchemathesisConfig.from_dict(
 #: Operations whose schema-valid inputs may still be refused, by rules a schema cannot
 #: state: an envelope can match its JSON Schema and carry a bad signature; a consistency
 #: proof needs old <= new; an inclusion proof needs the entry inside the tree size; an
-#: impact query needs at least one of its parameters.
+#: impact query needs at least one of its parameters; a page of leaves needs start <= end.
 SEMANTIC = {
+    "getLeaves",
     "appendEntry",
     "appendBatch",
     "getConsistencyProof",

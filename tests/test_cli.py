@@ -183,3 +183,25 @@ def test_wrong_passphrase_is_a_clear_error(
     )
     assert code == 2
     assert "[KEY_FILE]" in err and "wrong passphrase" in err
+
+
+def test_read_commands_never_create_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = str(tmp_path / "home")
+    run(capsys, "init", "--home", home)
+    missing = tmp_path / "elsewhere" / "none.db"
+    code, _, err = run(capsys, "checkpoint", "--home", home, "--db", str(missing))
+    assert code == 2 and "no database" in err
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_an_empty_submission_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = str(tmp_path / "home")
+    run(capsys, "init", "--home", home)
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    code, _, err = run(capsys, "submit", "--home", home, str(empty))
+    assert code == 2 and "no envelope" in err

@@ -218,3 +218,28 @@ def test_concurrent_appends_from_threads_are_group_committed(
     vkey = home.trust_root().log_vkey
     for r in receipts:
         r.inclusion.verify(verify_checkpoint(r.checkpoint, vkey).root)
+
+
+def test_receipts_from_a_server_are_checked_against_the_trust_root(
+    scenario: Scenario, ledger: Ledger, clock: Clock, home: Home
+) -> None:
+    from ledger.log import verify_receipt
+
+    receipts = _grow(scenario, clock, 3)
+    vkey = home.trust_root().log_vkey
+    good = receipts[1].to_json()
+    assert verify_receipt(good, vkey, receipts[1].attestation).index == receipts[1].index
+    forged_leaf = dict(good, leaf=receipts[0].to_json()["leaf"])
+    other_id = dict(good, attestation=receipts[0].attestation)
+    bad_note = dict(good, checkpoint=good["checkpoint"].replace("\n", "\n\n", 1))
+    for bad, code in (
+        (forged_leaf, "LOG_INCLUSION"),
+        (other_id, "LOG_INCLUSION"),
+        (bad_note, "CHECKPOINT"),
+        ([1], "MALFORMED"),
+    ):
+        with pytest.raises(LedgerError) as err:
+            verify_receipt(bad, vkey)
+        assert err.value.code == code
+    with pytest.raises(LedgerError):
+        verify_receipt(good, vkey, receipts[0].attestation)

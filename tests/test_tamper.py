@@ -244,3 +244,17 @@ def test_an_older_copy_restored_is_caught_by_a_remembered_checkpoint(
     with pytest.raises(LedgerError) as err:
         check_extends(seen, current, restored.consistency_proof)
     assert err.value.code == "LOG_CONSISTENCY" and "rolled back" in err.value.message
+
+
+@SQLITE_ONLY
+def test_insert_or_replace_cannot_rewrite_a_row(populated: Ledger) -> None:
+    """REPLACE deletes the old row first: the append-only trigger refuses that delete too."""
+    import peewee
+
+    store = populated.store
+    with pytest.raises(peewee.DatabaseError, match="append-only"), store.db.atomic():
+        store.db.execute_sql(
+            "INSERT OR REPLACE INTO \"entry\" SELECT idx, attestation_id, 'forged', issuer, "
+            'integrated_at, leaf, leaf_hash, envelope FROM "entry" WHERE idx = 1'
+        )
+    assert store.get(1).type == "party"

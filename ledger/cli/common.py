@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ledger.errors import UsageError
+from ledger.errors import TooLargeError, UsageError
 from ledger.home import Home
 from ledger.log import Ledger
 
@@ -115,11 +115,19 @@ def emit(opts: Options, value: Any, text: str | None = None) -> None:
         click.echo(text)
 
 
-def read_input(path: str) -> bytes:
-    """Bytes of a file, or of standard input for ``-``."""
-    if path == "-":
-        return sys.stdin.buffer.read(4 << 20)
+MAX_INPUT_BYTES = 256 << 20  # the largest input: an evidence bundle
+
+
+def read_input(path: str, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """Bytes of a file, or of standard input for ``-``, refused past ``max_bytes``."""
     try:
-        return Path(path).read_bytes()
+        if path == "-":
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with Path(path).open("rb") as f:
+                data = f.read(max_bytes + 1)
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from e
+    if len(data) > max_bytes:
+        raise TooLargeError(f"{path} is larger than {max_bytes} bytes")
+    return data

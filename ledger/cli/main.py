@@ -14,7 +14,7 @@ import sys
 import click
 
 from ledger import __version__
-from ledger.errors import LedgerError, StorageError
+from ledger.errors import InternalError, LedgerError, StorageError
 
 #: Modules that add commands to :data:`cli` when imported.
 COMMAND_MODULES = (
@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         _report(StorageError(f"{e.strerror or e}: {getattr(e, 'filename', '') or ''}"), args)
         sys.exit(1)
+    except Exception as e:  # the last line of defence: a code and a message, no traceback
+        _report(InternalError(f"unexpected {type(e).__name__}: {e}"), args)
+        sys.exit(InternalError.exit_code)
     sys.exit(result if isinstance(result, int) else 0)
 
 

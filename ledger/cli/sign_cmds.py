@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ledger.attestation import make_attestation
+from ledger.attestation import attestation_id, make_attestation
 from ledger.canonical import parse_json
 from ledger.cli.common import (
     Options,
@@ -21,7 +21,7 @@ from ledger.cli.common import (
 from ledger.cli.main import cli
 from ledger.dsse import Envelope, parse_envelope
 from ledger.encoding import b64encode, format_timestamp
-from ledger.errors import LedgerError, UsageError
+from ledger.errors import LedgerError, MalformedError, UsageError
 from ledger.home import DEFAULT_REGISTRAR
 from ledger.keys import (
     Signer,
@@ -31,6 +31,7 @@ from ledger.keys import (
     save_private_key,
     save_public_key,
 )
+from ledger.log import verify_receipt
 from ledger.schemas import ATTESTATION_TYPES
 
 
@@ -88,8 +89,10 @@ def _submit(opts: Options, envelopes: list[Envelope]) -> list[dict[str, Any]]:
 
         client = Client(opts.remote, token=opts.token)
         if len(envelopes) == 1:
-            return [client.submit(envelopes[0].canonical)]
-        return list(client.submit_batch([e.canonical for e in envelopes]))
+            answers: list[Any] = [client.submit(envelopes[0].canonical)]
+        else:
+            answers = list(client.submit_batch([e.canonical for e in envelopes]))
+        return _checked_receipts(opts, envelopes, answers)
     ledger = opts.ledger(write=True)
     try:
         out: list[dict[str, Any]] = []
@@ -103,6 +106,20 @@ def _submit(opts: Options, envelopes: list[Envelope]) -> list[dict[str, Any]]:
         return out
     finally:
         ledger.store.close()
+
+
+def _checked_receipts(
+    opts: Options, envelopes: list[Envelope], answers: list[Any]
+) -> list[dict[str, Any]]:
+    """A server's answers, each a refusal or a receipt verified against the trust root."""
+    if len(answers) != len(envelopes):
+        raise MalformedError(f"the server answered {len(answers)} results for {len(envelopes)}")
+    vkey = opts.install.trust_root().log_vkey
+    for envelope, answer in zip(envelopes, answers, strict=True):
+        if isinstance(answer, dict) and set(answer) == {"error"}:
+            continue
+        verify_receipt(answer, vkey, attestation_id(envelope.payload))
+    return answers
 
 
 def _print_receipts(opts: Options, receipts: list[dict[str, Any]]) -> int:
@@ -133,6 +150,8 @@ def submit(opts: Options, files: tuple[str, ...]) -> int:
         value = parse_json(read_input(name), max_bytes=64 << 20)
         items = value if isinstance(value, list) else [value]
         envelopes.extend(parse_envelope(item) for item in items)
+    if not envelopes:
+        raise UsageError("no envelope to submit: the files hold empty lists")
     return _print_receipts(opts, _submit(opts, envelopes))
 
 

@@ -64,6 +64,9 @@ def _connect(url: str) -> pw.Database:
             "journal_mode": "wal",
             "synchronous": "full",
             "foreign_keys": 1,
+            # INSERT OR REPLACE deletes the row it replaces; only with recursive triggers
+            # does that delete meet the append-only trigger (and get refused).
+            "recursive_triggers": 1,
             "busy_timeout": 60_000,
         },
         check_same_thread=False,
