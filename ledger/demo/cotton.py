@@ -318,45 +318,15 @@ def _xinjiang(b: Builder, s: Scenario) -> None:
         ["farming", "ginning"],
         "Aksu",
     )
-    seed = s.origin(
+    _lint_to_importer(
+        b,
+        s,
         "party:aksu-agri",
         "facility:aksu-field",
-        *SEED_COTTON,
-        [lot("AKS-24-001", SEED_COTTON, "20000")],
-        "2024-09-30",
-        b.now,
-    )
-    lint = s.transform(
-        "party:aksu-agri",
-        "facility:aksu-field",
-        "ginning",
-        [(seed.attestation + "#0", "20000")],
-        [lot("AKS-L-24-01", LINT, "8000")],
-        at("2024-10-20"),
-        b.now,
-    )
-    sold = s.transfer(
-        "party:aksu-agri",
-        "party:acme-apparel",
-        [(lint.attestation + "#0", "8000")],
-        [lot("AKS-L-24-01", LINT, "8000")],
-        at("2024-11-15"),
-        b.now,
-        invoice="AKS-EXP-24-118",
-    )
-    b.ship(
-        "Xinjiang-origin cotton lint",
-        "fail",
-        "party:acme-apparel",
-        "AAP-2501155-2",
-        sold.attestation + "#0",
-        "8000",
-        "party:aksu-agri",
-        "party:aksu-agri",
-        "CN",
-        "2025-01-20",
-        "5201.00.1800",
-        "Raw cotton lint",
+        seed=("AKS-24-001", "20000", "2024-09-30"),
+        lint=("AKS-L-24-01", "8000", "2024-10-20"),
+        sale=("AKS-EXP-24-118", "2024-11-15"),
+        shipment=("Xinjiang-origin cotton lint", "AAP-2501155-2", "CN", "2025-01-20"),
     )
 
 
@@ -447,43 +417,70 @@ def _over_yield(b: Builder, s: Scenario) -> None:
         "2026-07-31",
         ["farming", "ginning"],
     )
-    seed = s.origin(
+    _lint_to_importer(
+        b,
+        s,
         "party:punjab-gin",
         "facility:punjab-gin",
-        *SEED_COTTON,
-        [lot("PCG-PK-24-77", SEED_COTTON, "10000")],
-        "2024-10-05",
-        b.now,
+        seed=("PCG-PK-24-77", "10000", "2024-10-05"),
+        lint=("PCG-PK-L-24-77", "6000", "2024-10-25"),
+        sale=("PCG-EXP-24-310", "2024-11-20"),
+        shipment=("gin reporting 60% lint from seed cotton", "AAP-2412017-5", "PK", "2024-12-28"),
     )
-    lint = s.transform(
-        "party:punjab-gin",
-        "facility:punjab-gin",
+
+
+def _lint_to_importer(
+    b: Builder,
+    s: Scenario,
+    grower: str,
+    facility: str,
+    *,
+    seed: tuple[str, str, str],
+    lint: tuple[str, str, str],
+    sale: tuple[str, str],
+    shipment: tuple[str, str, str, str],
+) -> None:
+    """A grower that gins its own seed cotton sells the lint to Acme, which imports it.
+
+    ``seed`` and ``lint`` are (lot, kg, day); ``sale`` is (invoice, day); ``shipment`` is
+    (label, entry number, country of origin, arrival date). Every such shipment fails.
+    """
+    seed_lot, seed_kg, harvested = seed
+    lint_lot, lint_kg, ginned = lint
+    invoice, sold_on = sale
+    label, entry, country, arrival = shipment
+    grown = s.origin(
+        grower, facility, *SEED_COTTON, [lot(seed_lot, SEED_COTTON, seed_kg)], harvested, b.now
+    )
+    ginned_lint = s.transform(
+        grower,
+        facility,
         "ginning",
-        [(seed.attestation + "#0", "10000")],
-        [lot("PCG-PK-L-24-77", LINT, "6000")],
-        at("2024-10-25"),
+        [(grown.attestation + "#0", seed_kg)],
+        [lot(lint_lot, LINT, lint_kg)],
+        at(ginned),
         b.now,
     )
     sold = s.transfer(
-        "party:punjab-gin",
+        grower,
         "party:acme-apparel",
-        [(lint.attestation + "#0", "6000")],
-        [lot("PCG-PK-L-24-77", LINT, "6000")],
-        at("2024-11-20"),
+        [(ginned_lint.attestation + "#0", lint_kg)],
+        [lot(lint_lot, LINT, lint_kg)],
+        at(sold_on),
         b.now,
-        invoice="PCG-EXP-24-310",
+        invoice=invoice,
     )
     b.ship(
-        "gin reporting 60% lint from seed cotton",
+        label,
         "fail",
         "party:acme-apparel",
-        "AAP-2412017-5",
+        entry,
         sold.attestation + "#0",
-        "6000",
-        "party:punjab-gin",
-        "party:punjab-gin",
-        "PK",
-        "2024-12-28",
+        lint_kg,
+        grower,
+        grower,
+        country,
+        arrival,
         "5201.00.1800",
         "Raw cotton lint",
     )
