@@ -209,6 +209,31 @@ class Scenario:
         }
         return self.append("transfer", seller, body, now, (buyer,) if cosign else ())
 
+    def hand_over(
+        self,
+        seller: str,
+        buyer: str,
+        made: Receipt,
+        item: dict[str, Any],
+        event_time: datetime,
+        now: datetime,
+        *,
+        invoice: str,
+        cosign: bool = False,
+    ) -> Receipt:
+        """Sell the whole first output of ``made`` (described by ``item``) as it is."""
+        whole = item["quantity"]["amount"]
+        return self.transfer(
+            seller,
+            buyer,
+            [(made.attestation + "#0", whole)],
+            [item],
+            event_time,
+            now,
+            invoice=invoice,
+            cosign=cosign,
+        )
+
     def shipment(
         self,
         importer: str,

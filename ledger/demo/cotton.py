@@ -47,19 +47,20 @@ def add_cotton_chains(b: Builder, s: Scenario) -> None:
         "2026-05-31",
         ["ginning"],
     )
+    harvest = lot("LGC-24-0931", SEED_COTTON, "100000")
     seed = s.origin(
         "party:lubbock-growers",
         "facility:lubbock-farm",
         *SEED_COTTON,
-        [lot("LGC-24-0931", SEED_COTTON, "100000")],
+        [harvest],
         "2024-10-15",
         b.now,
     )
-    moved = s.transfer(
+    moved = s.hand_over(
         "party:lubbock-growers",
         "party:plains-gin",
-        [(seed.attestation + "#0", "100000")],
-        [lot("LGC-24-0931", SEED_COTTON, "100000")],
+        seed,
+        harvest,
         at("2024-10-20"),
         b.now,
         invoice="LGC-INV-2024-311",
@@ -266,20 +267,21 @@ def _garments(
     )
     pieces = str(int(kg) * 4)
     mass = str(int(kg) * 95 // 100)
+    shirts = lot(lot_label, TSHIRTS, pieces, "pcs", mass)
     sewn = s.transform(
         factory,
         facility,
         "cut-and-sew",
         [(moved.attestation + "#0", kg)],
-        [lot(lot_label, TSHIRTS, pieces, "pcs", mass)],
+        [shirts],
         at(day) + timedelta(days=5),
         b.now,
     )
-    sold = s.transfer(
+    sold = s.hand_over(
         factory,
         "party:acme-apparel",
-        [(sewn.attestation + "#0", pieces)],
-        [lot(lot_label, TSHIRTS, pieces, "pcs", mass)],
+        sewn,
+        shirts,
         at(day) + timedelta(days=12),
         b.now,
         invoice=f"EXP-{lot_label}",
@@ -357,20 +359,21 @@ def _listed_spinner(b: Builder, s: Scenario, lint_ref: str) -> None:
         b.now,
         invoice="PCG-INV-25-0012",
     )
+    spun = lot("AXN-Y-2502", YARN, "5200")
     yarn = s.transform(
         "party:anhui-xinya",
         "facility:anhui-xinya",
         "spinning",
         [(moved.attestation + "#0", "6000")],
-        [lot("AXN-Y-2502", YARN, "5200")],
+        [spun],
         at("2025-02-10"),
         b.now,
     )
-    sold = s.transfer(
+    sold = s.hand_over(
         "party:anhui-xinya",
         "party:acme-apparel",
-        [(yarn.attestation + "#0", "5200")],
-        [lot("AXN-Y-2502", YARN, "5200")],
+        yarn,
+        spun,
         at("2025-02-25"),
         b.now,
         invoice="AXN-EXP-25-044",
@@ -452,23 +455,18 @@ def _lint_to_importer(
     grown = s.origin(
         grower, facility, *SEED_COTTON, [lot(seed_lot, SEED_COTTON, seed_kg)], harvested, b.now
     )
+    bales = lot(lint_lot, LINT, lint_kg)
     ginned_lint = s.transform(
         grower,
         facility,
         "ginning",
         [(grown.attestation + "#0", seed_kg)],
-        [lot(lint_lot, LINT, lint_kg)],
+        [bales],
         at(ginned),
         b.now,
     )
-    sold = s.transfer(
-        grower,
-        "party:acme-apparel",
-        [(ginned_lint.attestation + "#0", lint_kg)],
-        [lot(lint_lot, LINT, lint_kg)],
-        at(sold_on),
-        b.now,
-        invoice=invoice,
+    sold = s.hand_over(
+        grower, "party:acme-apparel", ginned_lint, bales, at(sold_on), b.now, invoice=invoice
     )
     b.ship(
         label,

@@ -80,60 +80,58 @@ def add_solar_chain(b: Builder, s: Scenario) -> None:
     wafers = ("silicon wafers", "3818.00")
     cells = ("solar cells", "8541.42")
     modules = ("solar modules", "8541.43")
-    q = s.origin(
-        "party:nordic-quartz",
-        "facility:nordic-quartz-mine",
-        *quartz,
-        [lot("NQ-24-310", quartz, "60000")],
-        "2024-06-01",
-        b.now,
+    ore = lot("NQ-24-310", quartz, "60000")
+    mined = s.origin(
+        "party:nordic-quartz", "facility:nordic-quartz-mine", *quartz, [ore], "2024-06-01", b.now
     )
-    moved = s.transfer(
+    moved = s.hand_over(
         "party:nordic-quartz",
         "party:fjord-silicon",
-        [(q.attestation + "#0", "60000")],
-        [lot("NQ-24-310", quartz, "60000")],
+        mined,
+        ore,
         at("2024-06-10"),
         b.now,
         invoice="NQ-INV-24-310",
     )
-    si = s.transform(
+    silicon = lot("FS-MG-24-88", mgsi, "24000")
+    smelted = s.transform(
         "party:fjord-silicon",
         "facility:fjord-smelter",
         "smelting",
         [(moved.attestation + "#0", "60000")],
-        [lot("FS-MG-24-88", mgsi, "24000")],
+        [silicon],
         at("2024-07-01"),
         b.now,
     )
-    moved = s.transfer(
+    moved = s.hand_over(
         "party:fjord-silicon",
         "party:bavaria-poly",
-        [(si.attestation + "#0", "24000")],
-        [lot("FS-MG-24-88", mgsi, "24000")],
+        smelted,
+        silicon,
         at("2024-07-20"),
         b.now,
         invoice="FS-INV-24-088",
     )
-    pl = s.transform(
+    polysilicon = lot("BP-PS-24-4410", poly, "20000")
+    refined = s.transform(
         "party:bavaria-poly",
         "facility:bavaria-poly",
         "polysilicon-production",
         [(moved.attestation + "#0", "24000")],
-        [lot("BP-PS-24-4410", poly, "20000")],
+        [polysilicon],
         at("2024-08-30"),
         b.now,
     )
-    moved = s.transfer(
+    moved = s.hand_over(
         "party:bavaria-poly",
         "party:penang-wafer",
-        [(pl.attestation + "#0", "20000")],
-        [lot("BP-PS-24-4410", poly, "20000")],
+        refined,
+        polysilicon,
         at("2024-09-25"),
         b.now,
         invoice="BP-INV-24-4410",
     )
-    wf = s.transform(
+    sliced = s.transform(
         "party:penang-wafer",
         "facility:penang-wafer",
         "wafering",
@@ -142,38 +140,40 @@ def add_solar_chain(b: Builder, s: Scenario) -> None:
         at("2024-10-20"),
         b.now,
     )
-    cl = s.transform(
+    cell_lot = lot("PW-C-24-902", cells, "980000", "pcs", "11700")
+    made_cells = s.transform(
         "party:penang-wafer",
         "facility:penang-wafer",
         "cell-production",
-        [(wf.attestation + "#0", "1000000")],
-        [lot("PW-C-24-902", cells, "980000", "pcs", "11700")],
+        [(sliced.attestation + "#0", "1000000")],
+        [cell_lot],
         at("2024-11-10"),
         b.now,
     )
-    moved = s.transfer(
+    moved = s.hand_over(
         "party:penang-wafer",
         "party:kedah-solar",
-        [(cl.attestation + "#0", "980000")],
-        [lot("PW-C-24-902", cells, "980000", "pcs", "11700")],
+        made_cells,
+        cell_lot,
         at("2024-11-25"),
         b.now,
         invoice="PW-INV-24-902",
     )
-    md = s.transform(
+    module_lot = lot("KSM-M-24-1201", modules, "9800", "pcs", "11700")
+    assembled = s.transform(
         "party:kedah-solar",
         "facility:kedah-solar",
         "module-assembly",
         [(moved.attestation + "#0", "980000")],
-        [lot("KSM-M-24-1201", modules, "9800", "pcs", "11700")],
+        [module_lot],
         at("2024-12-15"),
         b.now,
     )
-    sold = s.transfer(
+    sold = s.hand_over(
         "party:kedah-solar",
         "party:sunrise-solar",
-        [(md.attestation + "#0", "9800")],
-        [lot("KSM-M-24-1201", modules, "9800", "pcs", "11700")],
+        assembled,
+        module_lot,
         at("2025-01-05"),
         b.now,
         invoice="KSM-EXP-25-001",
