@@ -138,7 +138,7 @@ def test_shipment_found_by_entry_number_and_refused_otherwise(world: World) -> N
 
 
 def test_steps_are_numbered_and_cover_every_code() -> None:
-    assert [n for n, _, _ in STEPS] == list(range(1, 17))
+    assert [n for n, _, _ in STEPS] == list(range(1, 20))
     table = {
         "LOG_INCLUSION",
         "LOG_CHAIN",
@@ -156,6 +156,12 @@ def test_steps_are_numbered_and_cover_every_code() -> None:
         "CERT_INVALID",
         "ENTITY_LISTED",
         "REGION_HIGH_RISK",
+        "MATERIAL",
+        "LOCATION_CONFLICT",
+        "SCREENING_MISSING",
+        "ENTITY_FORMERLY_LISTED",
+        "WRO",
+        "FINDING",
     }
     assert table <= set(STEP_OF)
 
@@ -477,7 +483,7 @@ def test_verdict_is_deterministic_and_frozen(world: World) -> None:
         first.status = "pass"  # type: ignore[misc]
     data = copy.deepcopy(first.to_json())
     data["findings"] = [
-        {"code": "YIELD", "severity": "error", "attestation": None, "message": "x", "step": 12}
+        {"code": "YIELD", "severity": "error", "attestation": None, "message": "x", "step": 13}
     ]
     assert verdict_validator().is_valid(data)
 

@@ -1,4 +1,4 @@
-"""Steps 14-16: certificates, screening lists and high-risk regions, at event time.
+"""Steps 15-19: certificates, screening lists and high-risk regions, at event time.
 
 A certificate counts for an event when its dates cover the event's day, it was not
 revoked effective before the event, and no audit it rests on failed or was revoked
@@ -67,7 +67,7 @@ def certificate_problems(v: Verifier, cert: Node, when: When, facility: str) -> 
 
 
 def check_certificates(v: Verifier, node: Node) -> list[dict[str, Any]]:
-    """Step 14 (CERT_MISSING, CERT_INVALID); returns the certificates seen, for the summary."""
+    """Step 15 (CERT_MISSING, CERT_INVALID); returns the certificates seen, for the summary."""
     process = node.body.get("process")
     when = event_time(node)
     if node.type != "transformation" or when is None:
@@ -132,7 +132,7 @@ def names_of(v: Verifier, kind: str, subject: str) -> list[str]:
 
 
 def check_screening(v: Verifier, node: Node) -> None:
-    """Step 15 (ENTITY_LISTED) against every list, on the event's day."""
+    """Step 17 (ENTITY_LISTED) against every list, on the event's day."""
     when = event_time(node)
     if when is None or not v.lists:
         return
@@ -152,7 +152,7 @@ def check_screening(v: Verifier, node: Node) -> None:
 
 
 def check_regions(v: Verifier, node: Node) -> None:
-    """Step 16 (REGION_HIGH_RISK) for every facility the event involves."""
+    """Step 19 (REGION_HIGH_RISK) for every facility the event involves."""
     for facility in subjects(v, node)[1]:
         versions = [n for n in v.related_nodes("facility", facility) if n.type == "facility"]
         regions = {n.body["region"] for n in versions if "region" in n.body}
@@ -173,7 +173,7 @@ def check_regions(v: Verifier, node: Node) -> None:
 
 
 def check_compliance(v: Verifier) -> dict[str, list[dict[str, Any]]]:
-    """Steps 14-16 over the chain; returns the certificates seen per entry."""
+    """Steps 15-19 over the chain; returns the certificates seen per entry."""
     certificates: dict[str, list[dict[str, Any]]] = {}
     for node in v.chain.values():
         if node.att is None:

@@ -1,4 +1,4 @@
-"""Steps 8-13: the material rules of a chain (references, custody, amounts, units,
+"""Steps 8-14 (12, MATERIAL, to come): the material rules of a chain (references, custody, amounts, units,
 yields and time order), judged on every material entry of the walked chain.
 
 Amounts are decimals, never floats. Input masses come from the producing output's
@@ -251,7 +251,7 @@ def _transfer_balance(v: Verifier, node: Node, inputs: list[Input], flagged: set
 def _transformation_balance(
     v: Verifier, node: Node, inputs: list[Input], flagged: set[str]
 ) -> None:
-    """Step 12 (YIELD): output mass within input mass times the process's maximum."""
+    """Step 13 (YIELD): output mass within input mass times the process's maximum."""
     rule = v.rules.yield_rule(node.body["process"])
     if rule.max_yield is None and not rule.products:
         return
@@ -287,7 +287,7 @@ def _transformation_balance(
 
 
 def check_mass(v: Verifier, node: Node, inputs: list[Input], flagged: set[str]) -> None:
-    """Steps 11 (UNIT) and 12 (YIELD); skipped when an input did not resolve."""
+    """Steps 11 (UNIT) and 13 (YIELD); skipped when an input did not resolve."""
     if any(i.output is None for i in inputs):
         return
     if node.type == "transfer":
@@ -302,7 +302,7 @@ def _not_after(moment: datetime, when: When) -> bool:
 
 
 def check_time(v: Verifier, node: Node, inputs: list[Input]) -> None:
-    """Step 13 (TIME_ORDER): after what it consumes, and not in the future."""
+    """Step 14 (TIME_ORDER): after what it consumes, and not in the future."""
     att = node.att
     when = event_time(node)
     if att is None:
@@ -335,7 +335,7 @@ def check_time(v: Verifier, node: Node, inputs: list[Input]) -> None:
 
 
 def check_material(v: Verifier) -> dict[str, list[Input]]:
-    """Steps 8-13 over the chain, in chain order; returns each entry's resolved inputs."""
+    """Steps 8-14 over the chain, in chain order; returns each entry's resolved inputs."""
     inputs_of: dict[str, list[Input]] = {}
     for node in v.chain.values():
         if node.att is None:

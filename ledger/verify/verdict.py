@@ -24,14 +24,27 @@ STEPS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (9, "consumers hold what they consume", ("CUSTODY",)),
     (10, "no output is consumed beyond its amount", ("OVERCONSUMED",)),
     (11, "quantities are in compatible units or carry mass_kg", ("UNIT",)),
-    (12, "outputs within the process's maximum yield", ("YIELD",)),
-    (13, "events after what they consume and not in the future", ("TIME_ORDER",)),
-    (14, "processing facilities certified at event time", ("CERT_MISSING", "CERT_INVALID")),
-    (15, "no party or facility on a screening list in force", ("ENTITY_LISTED",)),
-    (16, "no facility in a high-risk region", ("REGION_HIGH_RISK",)),
+    (12, "material keeps its identity; only processes change it", ("MATERIAL",)),
+    (13, "outputs within the process's maximum yield", ("YIELD",)),
+    (14, "events after what they consume and not in the future", ("TIME_ORDER",)),
+    (15, "processing facilities certified at event time", ("CERT_MISSING", "CERT_INVALID")),
+    (16, "screening lists applied and current", ("SCREENING_MISSING",)),
+    (
+        17,
+        "no party or facility on an entity list in force on the entry date",
+        ("ENTITY_LISTED", "ENTITY_FORMERLY_LISTED"),
+    ),
+    (18, "no merchandise under a WRO or Finding in force on the entry date", ("WRO", "FINDING")),
+    (
+        19,
+        "no facility in a high-risk region by any declared location",
+        ("REGION_HIGH_RISK", "LOCATION_CONFLICT"),
+    ),
 )
 STEP_OF: dict[str, int] = {code: number for number, _, codes in STEPS for code in codes}
-WARNING_CODES = frozenset({"CERT_MISSING"})
+WARNING_CODES = frozenset(
+    {"CERT_MISSING", "LOCATION_CONFLICT", "SCREENING_MISSING", "ENTITY_FORMERLY_LISTED"}
+)
 
 PASS, REVIEW, FAIL = "pass", "review", "fail"
 EXIT_CODES = {PASS: 0, REVIEW: 3, FAIL: 1}
