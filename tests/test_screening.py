@@ -30,7 +30,7 @@ LOADED = datetime(2025, 3, 1, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def uflpa() -> object:
-    assert ENTITY_LIST.exists(), f"shared data missing: {ENTITY_LIST}"
+    assert ENTITY_LIST.exists(), f"vendored data missing: {ENTITY_LIST}"
     return read_list_file(ENTITY_LIST, name="UFLPA Entity List", loaded_at=LOADED)
 
 

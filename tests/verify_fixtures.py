@@ -25,8 +25,8 @@ from ledger.verify.verdict import STEP_OF
 
 PASSPHRASE = b"correct horse battery"
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-ENTITY_LIST = SHARED / "data" / "uflpa-entity-list.csv"
+#: The UFLPA Entity List as vendored in the project (data/README.md).
+ENTITY_LIST = Path(__file__).resolve().parents[1] / "data" / "uflpa-entity-list.csv"
 
 
 def day(text: str, hour: int = 10) -> datetime:

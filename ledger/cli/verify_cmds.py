@@ -1,9 +1,9 @@
 """Commands that judge shipments: ``verify shipment|bundle``, ``screening``, ``impact``.
 
 ``verify`` exits 0 on pass, 3 on review and 1 on fail, so scripts and CI can branch on
-the verdict; bad input exits 2. With ``--remote`` a shipment is verified from the
-server's evidence bundle against the local trust root: the server's own verdict is
-never taken on trust.
+the verdict; bad input exits 2, no verdict (could not complete) 4. With ``--remote`` a
+shipment is verified from the server's evidence bundle against the local trust root: the
+server's own verdict is never taken on trust.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def _write(path: Path, value: dict[str, Any]) -> None:
 def verify_group() -> None:
     """Verify a shipment's whole upstream chain, online or from an evidence bundle.
 
-    Exit status: 0 pass, 3 review (warnings only), 1 fail (any error), 2 bad input.
+    Exit status: 0 pass, 3 review (warnings only), 1 fail (any error), 2 bad input,
+    4 could not complete (server, network or storage: no verdict).
     """
 
 

@@ -16,15 +16,6 @@ from typing import Any
 
 from ledger.scenario import Scenario, output
 
-#: One real row of the UFLPA Entity List (FR notice of 2023-12-11), used when the full
-#: list in ../shared/data is not beside the project.
-SCREENING_EXCERPT = (
-    "name,aliases,list_section,effective_date,location,sector,source,removed_date,notes\n"
-    '"Anhui Xinya New Materials Co., Ltd.","Chaohu Youngor Color Spinning Technology Co., '
-    'Ltd. (formerly known as)",2(d)(2)(B)(ii),2023-12-11,"Anhui, China",textiles (yarn),'
-    '"UFLPA Entity List, DHS (Dec 11, 2023)",,\n'
-)
-
 
 def at(day: str, hour: int = 9) -> datetime:
     """An event time on a fixed date (demo data never depends on today's date)."""
