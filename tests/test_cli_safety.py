@@ -303,13 +303,24 @@ def test_serve_refuses_a_database_that_holds_no_log(
 
 
 def test_error_messages_hide_a_database_password(real_home: Path) -> None:
-    from ledger.cli.common import display_url
+    from ledger.storage.base import display_url
 
     assert (
         display_url("postgresql://app:s3cret@db.example/x") == "postgresql://app:***@db.example/x"
     )
     assert display_url("postgresql://app@db.example/x") == "postgresql://app@db.example/x"
     assert display_url(str(real_home / "lotchain.db")) == str(real_home / "lotchain.db")
+
+
+def test_storage_refusal_hides_a_database_password() -> None:
+    from ledger.errors import StorageError
+    from ledger.storage import open_store
+
+    url = f"postgresql://app:s3cret-pass@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(StorageError) as caught:
+        open_store(url)
+    assert "s3cret-pass" not in str(caught.value)
+    assert "app:***@127.0.0.1" in str(caught.value)
 
 
 # -- serve: a busy port ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ledger.home import Home
 from ledger.keys import MIN_PASSPHRASE_BYTES
 from ledger.log import Ledger
 from ledger.storage import Store
+from ledger.storage.base import display_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -164,15 +165,6 @@ def require_log(store: Store) -> None:
             f"the database {display_url(store.url)} holds no log (0 entries): it was never "
             "initialised; create a ledger on it with: lotchain init --db URL"
         )
-
-
-def display_url(url: str) -> str:
-    """A database URL without its password, for messages."""
-    if "://" not in url or "@" not in url.split("://", 1)[1].split("/", 1)[0]:
-        return url
-    scheme, rest = url.split("://", 1)
-    userinfo, host = rest.split("@", 1)
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}" if ":" in userinfo else url
 
 
 def emit(opts: Options, value: Any, text: str | None = None) -> None:

@@ -17,7 +17,6 @@ from ledger.cli.common import (
     Options,
     check_passphrase,
     check_port_free,
-    display_url,
     get_passphrase,
     home_options,
     port_in_use_as_usage_error,
@@ -30,6 +29,7 @@ from ledger.keys import load_private_key
 from ledger.scenario import Scenario
 from ledger.screening import read_list_file, record_list
 from ledger.storage import open_store
+from ledger.storage.base import display_url
 from ledger.tokens import TokenStore
 from ledger.verify import verify_shipment_online
 
