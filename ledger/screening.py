@@ -195,19 +195,6 @@ class Listing:
         started = self.effective is None or self.effective <= on
         return started and (self.removed is None or on < self.removed)
 
-    def describe(self) -> str:
-        parts = [f"row {self.row}"]
-        if self.section:
-            parts.append(f"section {self.section}")
-        parts.append(
-            f"effective {self.effective.isoformat()}"
-            if self.effective
-            else "effective date unstated"
-        )
-        if self.removed:
-            parts.append(f"removed {self.removed.isoformat()}")
-        return ", ".join(parts)
-
 
 @dataclass(frozen=True)
 class Match:

@@ -38,6 +38,11 @@ def test_yield_more_lint_than_seed_cotton_can_give(world: World) -> None:
     found = only(world, "YIELD")
     assert [f["attestation"] for f in found] == [world.ids["ginning"]]
     assert "lint" in found[0]["message"] and "0.45" in found[0]["message"]
+    # in plain words: the process, its lots, the facility by name and id, the kind of date
+    assert found[0]["message"].startswith(
+        "ginning of lots SG-B-0881..0900 and SG-CS-0881 at Shree Gin Rajkot "
+        "(facility:shree-gin-rajkot), event time 2025-03-05T10:00:00Z yields"
+    )
 
 
 def test_yield_more_silicon_than_quartz_holds(world: World) -> None:
