@@ -94,6 +94,7 @@ def test_listed_at_the_event_removed_before_entry_is_a_warning(any_world: World)
         ("ENTITY_FORMERLY_LISTED", "warning", w.ids["spinning"])
     ]
     message = verdict.findings[0].message
+    assert message.startswith("party Coimbatore Spinners Limited (party:coimbatore-spinners) was")
     assert "effective 2025-01-01, removed 2025-04-01" in message
     assert "entry date 2025-04-18" in message
     offline_equals_online(w)

@@ -159,12 +159,18 @@ def _listing_words(screening: ScreeningList, hits: list[Hit]) -> str:
 
 
 def _report(
-    v: Verifier, screening: ScreeningList, group: list[Hit], seen: dict[Subject, list[Node]]
+    v: Verifier,
+    screening: ScreeningList,
+    group: list[Hit],
+    seen: dict[Subject, list[Node]],
+    *,
+    past: bool = False,
 ) -> tuple[Node, str]:
     anchor = min((seen[h.subject][0] for h in group), key=lambda n: n.index)
     names = list(dict.fromkeys(_subject_words(v, h, anchor.index) for h in group))
-    verb = "is" if len(names) == 1 else "are"
-    return anchor, f"{joined(names)} {verb} listed {_listing_words(screening, group)}"
+    verb = ("was", "were") if past else ("is", "are")
+    listed = f"{verb[len(names) > 1]} listed {_listing_words(screening, group)}"
+    return anchor, f"{joined(names)} {listed}"
 
 
 def check_entity_lists(v: Verifier) -> None:
@@ -175,6 +181,8 @@ def check_entity_lists(v: Verifier) -> None:
     entry, entry_words = entry_day(shipment)
     seen = appearances(v)
     for screening in v.lists:
+        if getattr(screening, "kind", "entity") != "entity":
+            continue  # WRO and Findings lists are judged by their own step (18)
         now, before = _hits(v, screening, seen, entry)
         for group in _groups(now):
             anchor, text = _report(v, screening, group, seen)
@@ -185,12 +193,11 @@ def check_entity_lists(v: Verifier) -> None:
                 f"{event_words(v, anchor)}",
             )
         for group in _groups(before):
-            anchor, text = _report(v, screening, group, seen)
+            anchor, text = _report(v, screening, group, seen, past=True)
             at = next(h.seen for h in group if h.seen is not None)
-            past = text.replace(" is listed ", " was listed ").replace(" are ", " were ", 1)
             anchor.flag(
                 "ENTITY_FORMERLY_LISTED",
-                f"{past}; the listing was in force at {event_words(v, at)}, but was removed "
+                f"{text}; the listing was in force at {event_words(v, at)}, but was removed "
                 f"before the {entry_words}, when admissibility is decided: not a bar to "
                 "entry, a matter for due diligence",
             )

@@ -230,7 +230,8 @@ def _masses(
             inp.producer.flag(
                 "UNIT",
                 f"lot {inp.lot} ({inp.ref}) is measured in {inp.unit} with no mass_kg, so "
-                f"the {node.type} that consumes it ({node.id}) cannot be mass-balanced",
+                f"the {node.body.get('process', node.type)} that consumes it ({node.id}) "
+                "cannot be mass-balanced",
             )
     for i, (out, mass) in enumerate(zip(outputs, out_masses, strict=True)):
         if mass is None:
