@@ -19,9 +19,13 @@ from ledger.screening import parse_list, record_list
 from ledger.verify import build_bundle, impacted_by_list, verify_bundle
 from verify_fixtures import (
     ENTITY_LIST,
+    ENTRY_NUMBER,
+    IMPORTER,
     PASSPHRASE,
+    T0,
     CottonChain,
     World,
+    day,
     make_world,
     only,
     world_fixture,  # noqa: F401 - the `world` fixture
@@ -213,3 +217,31 @@ def test_a_new_list_version_names_the_shipments_it_now_fails_by_entry_date(
     assert code == 0 and "now fails: ABC-1234567-8 (entry date 2025-04-18)" in out
     code, out, _ = run_cli(capsys, "impact", "--party", "party:coimbatore-spinners", "--home", home)
     assert code == 0 and "ABC-1234567-8  entry date 2025-04-18" in out
+
+
+def test_a_listed_exporter_named_only_on_the_entry_is_found_on_it(world: World) -> None:
+    chain = CottonChain(world)
+    chain.actors()
+    world.s.party("party:hk-trading", "Victoria Harbour Trading Ltd", "HK", ["supplier"], T0)
+    chain.certify()
+    for stage in (chain.farm, chain.gin, chain.spin, chain.knit, chain.sew):
+        stage()
+    world.log(
+        "shipment",
+        world.s.shipment(
+            IMPORTER,
+            ENTRY_NUMBER,
+            [(world.ids["t:garment-importer"] + "#0", "12000")],
+            "party:hk-trading",
+            chain.party("garment"),
+            "BD",
+            "2025-04-18",
+            world.at(day("2025-04-10")),
+        ),
+    )
+    assert world.verify().status == "pass"
+    load(world, '"Victoria Harbour Trading Limited",,(v),2025-04-10,\n')
+    found = only(world, "ENTITY_LISTED")
+    assert [f["attestation"] for f in found] == [world.ids["shipment"]]
+    assert "entry ABC-1234567-8, arrival date 2025-04-18" in found[0]["message"]
+    offline_equals_online(world)
