@@ -306,28 +306,29 @@ class Verifier:
             if not verify_signature(key.public_key, message, sig.sig):
                 node.flag(
                     "SIGNATURE",
-                    f"the signature by key {sig.keyid} of {party_label(self, key.party)} "
-                    "does not verify",
+                    f"the signature by key {sig.keyid} of "
+                    f"{party_label(self, key.party, node.index)} does not verify",
                 )
                 continue
             issuer_key_seen |= key.party == att.issuer
             if key.valid_from > at:
                 node.flag(
                     "KEY_INVALID",
-                    f"key {sig.keyid} of {party_label(self, key.party)} is valid only from "
-                    f"{ts(key.valid_from)}, but this entry was logged at {ts(at)} (log time)",
+                    f"key {sig.keyid} of {party_label(self, key.party, node.index)} is "
+                    f"valid only from {ts(key.valid_from)}, but this entry was logged at "
+                    f"{ts(at)} (log time)",
                 )
             elif key.revoked_at is not None and key.revoked_at <= at:
                 node.flag(
                     "KEY_INVALID",
-                    f"key {sig.keyid} of {party_label(self, key.party)} was revoked "
+                    f"key {sig.keyid} of {party_label(self, key.party, node.index)} was revoked "
                     f"effective {ts(key.revoked_at)} (revocation time, by {key.revoked_by}), "
                     f"before this entry was logged at {ts(at)} (log time)",
                 )
         if not issuer_key_seen and not node.has("SIGNATURE", "KEY_INVALID"):
             node.flag(
                 "KEY_INVALID",
-                f"no signature by a key of the issuer {party_label(self, att.issuer)}",
+                f"no signature by a key of the issuer {party_label(self, att.issuer, node.index)}",
             )
         self._check_role(node, att)
 
