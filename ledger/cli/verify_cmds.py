@@ -140,7 +140,7 @@ def screening_group() -> None:
     "--impact",
     "show_impact",
     is_flag=True,
-    help="Also list the shipments this list now fails (ENTITY_LISTED at their event dates).",
+    help="Also list the shipments this list now fails (ENTITY_LISTED on their entry dates).",
 )
 def screening_load(opts: Options, file: Path, name: str | None, show_impact: bool) -> None:
     """Record the list in FILE (its bytes, SHA-256 and load time) in the database.
@@ -166,8 +166,8 @@ def screening_load(opts: Options, file: Path, name: str | None, show_impact: boo
         value["impacted"] = failed
         text += (
             "".join(
-                f"\n  now fails: {item['entry_number']} {item['shipment']} "
-                f"({len(item['findings'])} ENTITY_LISTED)"
+                f"\n  now fails: {item['entry_number']} (entry date {item['entry_date']}) "
+                f"{item['shipment']} ({len(item['findings'])} ENTITY_LISTED)"
                 for item in failed
             )
             or "\n  no shipment is affected"
@@ -217,5 +217,8 @@ def impact_cmd(
             found = impact(ledger, **query)
         finally:
             ledger.store.close()
-    text = "\n".join(f"{s['entry_number']}  {s['shipment']}" for s in found)
+    text = "\n".join(
+        f"{s['entry_number']}  entry date {s.get('entry_date') or '?'}  {s['shipment']}"
+        for s in found
+    )
     emit(opts, {"shipments": found}, text or "no shipment touches it")

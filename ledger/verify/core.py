@@ -16,6 +16,7 @@ from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
 from ledger.verify.compliance import check_compliance
 from ledger.verify.engine import Node, Verifier, event_time
+from ledger.verify.listing import check_entity_lists
 from ledger.verify.material import check_material
 from ledger.verify.rules import Rules
 from ledger.verify.source import BundleSource, ChainSource
@@ -70,6 +71,8 @@ def _run(
             check_material(v)
             # 14-16. certificates, screening lists and high-risk regions
             certificates = check_compliance(v)
+            # 17. entity lists, on the shipment's entry date
+            check_entity_lists(v)
         if carried is not None:
             v.check_carried(carried.carried_ids, carried.carried_leaves, carried.problems)
     summary = build_summary(v, certificates)
