@@ -114,6 +114,7 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
         "country": ref("defs.country"),
         "roles": {"type": "array", "items": {"enum": list(params.ROLES)}},
         "aliases": {"type": "array", "items": {"type": "string"}},
+        "filer_codes": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z0-9]{3}$"}},
         "attestation": ref("defs.attestationId"),
     }
     key = {
