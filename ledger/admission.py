@@ -314,9 +314,7 @@ def _consume(att: Attestation, view: StateView, inputs: Iterable[dict[str, Any]]
         if output is None:
             source = view.attestation(ref.partition("#")[0])
             if source is None or source.issuer == att.issuer:
-                raise RefMissingError(
-                    f"inputs[{i}] refers to no output: {ref}", attestation=att.id
-                )
+                raise RefMissingError(f"inputs[{i}] refers to no output: {ref}", attestation=att.id)
         if output is None or output.holder != att.issuer:
             # The same words whether another party holds the output or another party's
             # attestation (public in the leaves) has no such output: neither holder, lot

@@ -159,7 +159,8 @@ def test_every_refusal_is_a_problem(
 
 def test_the_server_still_serves_after_the_probes(server: str) -> None:
     got, headers, payload = _exchange(server, _request("/v1/checkpoint"))
-    assert got == 200 and payload.count(b"\n") >= 3
+    assert got == 200 and headers["content-type"].startswith("text/plain")
+    assert payload.count(b"\n") >= 3
 
 
 # -- the same limits in process (the app's own guard) ----------------------------------
