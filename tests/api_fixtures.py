@@ -39,6 +39,8 @@ PARTIES = {
     "party:rival": ("Kashgar Cotton Co.", "CN", ["supplier"]),
     "party:auditor": ("Fair Labour Audits SA", "CH", ["auditor"]),
 }
+#: CBP entry filer codes of the importers (their entry numbers begin with them).
+FILER_CODES = {"party:acme": ["ACM"], "party:globex": ["GLX"]}
 
 
 @dataclass
@@ -85,7 +87,7 @@ def build_world(root: Path, db: str | None = None) -> World:
     w = World(root, ledger, s, clock)
     when = T0 - 30 * DAY
     for pid, (name, country, roles) in PARTIES.items():
-        s.party(pid, name, country, roles, when)
+        s.party(pid, name, country, roles, when, filer_codes=FILER_CODES.get(pid))
     fac = [
         ("facility:farm", "Patel Farm", "party:farm", "IN", ["farming"], "IN-GJ"),
         ("facility:gin", "Rajkot Gin", "party:gin", "IN", ["ginning"], "IN-GJ"),

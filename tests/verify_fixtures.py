@@ -177,7 +177,7 @@ class CottonChain:
             self.s.facility(
                 facility, fname, party, country, processes, now, region=regions.get(key, region)
             )
-        self.s.party(IMPORTER, "Acme Imports LLC", "US", ["importer"], now)
+        self.s.party(IMPORTER, "Acme Imports LLC", "US", ["importer"], now, filer_codes=["ABC"])
         self.s.party(AUDITOR, "Bureau Social Audit SA", "CH", ["auditor"], now)
 
     def certify(

@@ -105,7 +105,7 @@ class SolarChain:
             s.facility(
                 facility, fname, party, country, processes, now, region=regions.get(key, region)
             )
-        s.party(SOLAR_IMPORTER, "Sunny Imports Inc.", "US", ["importer"], now)
+        s.party(SOLAR_IMPORTER, "Sunny Imports Inc.", "US", ["importer"], now, filer_codes=["SUN"])
         s.party(AUDITOR, "Bureau Social Audit SA", "CH", ["auditor"], now)
         steps = steps or SOLAR_STEPS
         for key, _, _, _, _, _, _, _ in steps:

@@ -52,12 +52,28 @@ def _api_tokens(store: SqlStore) -> None:
     create_tables(store)
 
 
+def _party_filer_codes(store: SqlStore) -> None:
+    """Each party version's CBP entry filer codes (a JSON list; none for older rows)."""
+    if store.is_postgres:
+        store.db.execute_sql(
+            'ALTER TABLE "party_version" ADD COLUMN IF NOT EXISTS filer_codes TEXT '
+            "NOT NULL DEFAULT '[]'"
+        )
+        return
+    columns = {row[1] for row in store.db.execute_sql('PRAGMA table_info("party_version")')}
+    if "filer_codes" not in columns:  # a database created before this column existed
+        store.db.execute_sql(
+            "ALTER TABLE \"party_version\" ADD COLUMN filer_codes TEXT NOT NULL DEFAULT '[]'"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
     ),
     Migration(2, "index entries by integration time", _entry_time_index),
     Migration(3, "API bearer tokens (hashes only)", _api_tokens),
+    Migration(4, "CBP entry filer codes of parties", _party_filer_codes),
 )
 
 
