@@ -237,7 +237,13 @@ class CottonChain:
         )
 
     def gin(
-        self, *, lint_kg: str = "3600", seed_kg: str = "6000", event: datetime | None = None
+        self,
+        *,
+        lint_kg: str = "3600",
+        seed_kg: str = "6000",
+        event: datetime | None = None,
+        sold: list[dict[str, Any]] | None = None,
+        sold_inputs: list[tuple[int, str]] | None = None,
     ) -> None:
         w, s = self.w, self.s
         now = w.at(day("2025-03-05"))
@@ -262,8 +268,9 @@ class CottonChain:
             s.transfer(
                 self.party("gin"),
                 self.party("spinner"),
-                [(w.ids["ginning"] + "#0", "20")],
-                [output("CSL-IN-25-0042", "cotton lint", "5201.00", "20", "bales", lint_kg)],
+                [(f"{w.ids['ginning']}#{i}", a) for i, a in sold_inputs or [(0, "20")]],
+                sold
+                or [output("CSL-IN-25-0042", "cotton lint", "5201.00", "20", "bales", lint_kg)],
                 now,
                 now,
                 invoice="SG/2024-25/117",
