@@ -271,4 +271,5 @@ def test_cert_invalid_when_its_audit_was_revoked_before_the_event(world: World) 
     _cotton(world, between_gin_and_spin=revoke_audit)
     found = only(world, "CERT_INVALID")
     assert [f["attestation"] for f in found] == [world.ids["spinning"]]
-    assert "rests on audit" in found[0]["message"] and "revoked" in found[0]["message"]
+    assert "rests on the audit of 2024-05-20 (audit date" in found[0]["message"]
+    assert "revoked effective 2025-03-09" in found[0]["message"]
