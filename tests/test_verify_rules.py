@@ -225,7 +225,7 @@ def test_region_high_risk_a_gin_in_xinjiang(world: World, region: str) -> None:
 
 
 def test_region_high_risk_polysilicon_plant_in_xinjiang(world: World) -> None:
-    SolarChain(world).build(regions={"poly": "CN-XJ"})
+    SolarChain(world).build(regions={"poly": "CN-XJ"}, countries={"poly": "CN"})
     found = only(world, "REGION_HIGH_RISK")
     assert [f["attestation"] for f in found] == [world.ids["poly"]]
 

@@ -4,8 +4,7 @@ A certificate counts for an event when its dates cover the event's day, it was n
 revoked effective before the event, and no audit it rests on failed or was revoked
 before the event: a certificate revoked *after* an event still covers that event.
 Screening applies a listing only to events on or after its effective date and before
-its removal. Regions are judged on every declaration of a facility, so a facility
-cannot leave Xinjiang by re-declaring its address.
+its removal. Locations (step 19) are :mod:`ledger.verify.locations`.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 from ledger.certificates import AuditRecord, CertificateStatus, Revoked, certificate_status
 from ledger.verify.engine import Node, Verifier, When, event_time
 from ledger.verify.identity import facility_name
+from ledger.verify.locations import check_locations
 
 
 def _covers(v: Verifier, cert: Node, process: str, facility: str) -> bool:
@@ -146,27 +146,6 @@ def check_screening(v: Verifier, node: Node) -> None:
                     )
 
 
-def check_regions(v: Verifier, node: Node) -> None:
-    """Step 19 (REGION_HIGH_RISK) for every facility the event involves."""
-    for facility in subjects(v, node)[1]:
-        versions = [n for n in v.related_nodes("facility", facility) if n.type == "facility"]
-        regions = {n.body["region"] for n in versions if "region" in n.body}
-        risky = sorted(regions & set(v.rules.high_risk_regions))
-        for region in risky:
-            node.flag(
-                "REGION_HIGH_RISK",
-                f"facility {facility} is in {region}: {v.rules.high_risk_regions[region]}",
-            )
-        countries = {n.body["country"] for n in versions} & v.rules.region_required
-        if not regions and countries:
-            node.flag(
-                "REGION_HIGH_RISK",
-                f"facility {facility} in {', '.join(sorted(countries))} "
-                "declares no region, so a high-risk region cannot be ruled out",
-                severity="warning",
-            )
-
-
 def check_compliance(v: Verifier) -> dict[str, list[dict[str, Any]]]:
     """Steps 15-19 over the chain; returns the certificates seen per entry."""
     certificates: dict[str, list[dict[str, Any]]] = {}
@@ -175,5 +154,5 @@ def check_compliance(v: Verifier) -> dict[str, list[dict[str, Any]]]:
             continue
         certificates[node.id] = check_certificates(v, node)
         check_screening(v, node)
-        check_regions(v, node)
+        check_locations(v, node)
     return certificates

@@ -34,6 +34,12 @@ def _when(node: Node) -> str:
     return f" on {when.label()} ({kind})"
 
 
+def event_label(node: Node) -> str:
+    """``the ginning on 2025-03-05T10:00:00Z (event date)``: what happened, and when."""
+    what = node.body.get("process") or node.type
+    return f"the {what}{_when(node)}"
+
+
 def check_identity(v: Verifier, node: Node, inputs: list[Input]) -> None:
     """Step 12 (MATERIAL) for one entry of the chain."""
     rules = v.rules.materials
