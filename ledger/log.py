@@ -200,20 +200,27 @@ class Ledger:
         """The body of a logged (or just accepted) attestation, read from its stored envelope
         (verified when it was appended), for the material rules of admission."""
 
+        read: dict[str, dict[str, Any] | None] = {}
+
         def body(att_id: str) -> dict[str, Any] | None:
             if att_id in batch:
                 return batch[att_id]
-            entry = self.store.find(att_id)
-            if entry is None:
-                return None
-            try:
-                payload = parse_canonical(parse_envelope(entry.envelope).payload, what="payload")
-            except LedgerError:
-                return None
-            found = payload.get("body") if isinstance(payload, dict) else None
-            return found if isinstance(found, dict) else None
+            if att_id not in read:
+                read[att_id] = self._stored_body(att_id)
+            return read[att_id]
 
         return body
+
+    def _stored_body(self, att_id: str) -> dict[str, Any] | None:
+        entry = self.store.find(att_id)
+        if entry is None:
+            return None
+        try:
+            payload = parse_canonical(parse_envelope(entry.envelope).payload, what="payload")
+        except LedgerError:
+            return None
+        found = payload.get("body") if isinstance(payload, dict) else None
+        return found if isinstance(found, dict) else None
 
     def append_batch(
         self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]

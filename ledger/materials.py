@@ -45,6 +45,17 @@ def heading(code: str) -> str:
     return hs_digits(code)[:4]
 
 
+def _match(digits: str, prefix: str) -> int:
+    """How closely a code matches a class prefix: the prefix's length when the code is
+    within it; the code's length when a code of at least a heading is wider than the
+    prefix (``2804`` may be ``2804.61`` or ``2804.69``); else 0."""
+    if digits.startswith(prefix):
+        return len(prefix)
+    if len(digits) >= 4 and prefix.startswith(digits):
+        return len(digits)
+    return 0
+
+
 @dataclass(frozen=True)
 class MaterialClass:
     name: str
@@ -81,7 +92,7 @@ class MaterialRules:
         digits = hs_digits(str(material.get("hs_code", "")))
         best, found = 0, []
         for cls in self.classes.values():
-            length = max((len(p) for p in cls.prefixes if digits.startswith(p)), default=0)
+            length = max((_match(digits, p) for p in cls.prefixes), default=0)
             if length > best:
                 best, found = length, [cls]
             elif length and length == best:

@@ -332,6 +332,11 @@ def test_hs_headings_classify_as_the_nomenclature_says() -> None:
     assert classes("fresh tomatoes", "0702.00") == {"fresh-produce"}
     assert classes("tomato paste", "2002.90") == {"processed-produce"}
     assert classes("unknown", "9999.99") == set()
+    assert classes("silicon metal", "2804") == {"metallurgical-silicon"}  # a heading only
+    assert classes("polysilicon", "2804") == {"polysilicon"}
+    assert classes("silicon", "2804") == {"metallurgical-silicon", "polysilicon"}
+    assert classes("PV cells", "8541.40") == {"solar-cells"}  # HS 2017
+    assert classes("PV modules", "8541.40") == {"solar-modules"}
     assert rules.can_make("ginning", [frozenset({"seed-cotton"})], frozenset({"cottonseed"}))
     assert not rules.can_make("spinning", [frozenset({"seed-cotton"})], frozenset({"yarn"}))
     assert rules.originable(["harvesting"]) == rules.originable(["farming"])
