@@ -201,6 +201,8 @@ def test_the_api_and_the_verifier_agree_on_every_certificate(world: World) -> No
                 mine = status_at(v, node, When(at, False))
                 assert (api["status"], api["reasons"]) == (mine.status, list(mine.reasons))
                 seen.add(api["status"])
+                listed = client.get(f"/v1/certificates?status={mine.status}").get_json()
+                assert world.ids[name] in {c["attestation"] for c in listed["certificates"]}
     finally:
         world.clock.now = start + timedelta(0)
     assert seen == {"valid", "not_yet_valid", "expired", "revoked", "invalid"}

@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 from verify_solar import SolarChain
 
+from ledger.scenario import output
 from ledger.verify import build_bundle, verify_bundle
 from verify_fixtures import (
     COTTON_SITES,
     CottonChain,
     World,
+    day,
     make_world,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
@@ -139,8 +141,9 @@ def test_xinjiang_by_address_or_geo_alone_is_high_risk(
         {"country": "KZ", "region": "KZ-ALM", "address": _address("Aksu", "KZ"), "geo": ALMATY},
         {"country": "CN", "region": "CN-SH", "address": _address("Shanghai")},
         {"country": "CN", "region": "CN-GS", "address": _address("Dunhuang"), "geo": DUNHUANG},
+        {"country": "HK", "region": "CN-HK", "address": _address("Kwun Tong", "HK")},
     ],
-    ids=["aksu-in-kazakhstan", "shanghai", "gansu"],
+    ids=["aksu-in-kazakhstan", "shanghai", "gansu", "hong-kong"],
 )
 def test_near_misses_are_not_xinjiang(world: World, fields: dict[str, Any]) -> None:
     if fields["country"] == "CN" and fields["region"] == "CN-SH":
@@ -211,3 +214,38 @@ def test_a_clean_chain_with_every_location_declared_passes(any_world: World) -> 
     _chain(any_world, address=_address("Rajkot", "IN", region="IN-GJ"), geo=gujarat)
     verdict = any_world.verify()
     assert verdict.status == "pass" and verdict.findings == ()
+
+
+def test_an_origin_whose_plot_lies_in_xinjiang(world: World) -> None:
+    chain = CottonChain(world)
+    chain.actors()
+    chain.certify()
+    now = world.at(day("2025-03-02"))
+    seed = [output("SC-2025-017", "seed cotton", "5201.00", "10000")]
+    body = {
+        "facility": chain.facility("farm"),
+        "material": {"name": "seed cotton", "hs_code": "5201.00"},
+        "produced_on": "2025-03-01",
+        "plot": {"name": "Field 12", "geo": KORLA},
+        "outputs": seed,
+    }
+    world.log("origin", world.s.append("origin", chain.party("farm"), body, now))
+    now = world.at(day("2025-03-03"))
+    world.log(
+        "t:farm-gin",
+        world.s.transfer(
+            chain.party("farm"),
+            chain.party("gin"),
+            [(world.ids["origin"] + "#0", "10000")],
+            [output("SG-IN-017", "seed cotton", "5201.00", "10000")],
+            now,
+            now,
+        ),
+    )
+    for stage in (chain.gin, chain.spin, chain.knit, chain.sew, chain.ship):
+        stage()
+    found = _codes(world)
+    assert set(found) == {"REGION_HIGH_RISK"}
+    assert [f["attestation"] for f in found["REGION_HIGH_RISK"]] == [world.ids["origin"]]
+    assert "plot 'Field 12'" in found["REGION_HIGH_RISK"][0]["message"]
+    _same_offline(world)

@@ -273,6 +273,20 @@ def test_a_farm_declares_seed_cotton_not_lint(
     assert "processed good" in refused.value.message
 
 
+def test_a_wafer_plant_cannot_declare_polysilicon_an_origin(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-origination in the solar chain: the upstream smelter and refinery vanish."""
+    SolarChain(world).build()
+    now = world.at(day("2025-05-10"))
+    poly = [output("PW-PS-9", "polysilicon", "2804.61", "8000")]
+    args = ("party:penang-wafer", "facility:penang-wafer", "polysilicon", "2804.61", poly)
+    with pytest.raises(MaterialError) as refused:
+        world.s.origin(*args, "2025-05-09", now)
+    assert "no origin process" in refused.value.message
+    assert "ingot-casting, wafering" in refused.value.message
+
+
 # -- transformations ----------------------------------------------------------------------
 
 

@@ -116,6 +116,12 @@ def _high_risk(v: Verifier, node: Node, facility: str) -> None:
         )
 
 
+def _region_in(code: str, country: str) -> bool:
+    """An ISO 3166-2 code lies in ``country``: its prefix, or a territory with its own
+    alpha-2 code listed as a subdivision (CN-HK is Hong Kong, HK; US-PR is Puerto Rico)."""
+    return code.startswith(f"{country}-") or code.endswith(f"-{country}")
+
+
 def conflicts(rules: Rules, body: dict[str, Any]) -> list[str]:
     """Where one facility declaration disagrees with itself."""
     out = []
@@ -127,7 +133,7 @@ def conflicts(rules: Rules, body: dict[str, Any]) -> list[str]:
         ("region", region, country),
         ("address region", address.get("region"), address.get("country", country)),
     ):
-        if code and in_country and not code.startswith(f"{in_country}-"):
+        if code and in_country and not _region_in(code, in_country):
             out.append(f"its {what} {code} is not in {in_country}")
     if (
         region
@@ -148,8 +154,25 @@ def conflicts(rules: Rules, body: dict[str, Any]) -> list[str]:
     return out
 
 
+def _plot(v: Verifier, node: Node) -> None:
+    """An origin's plot is a declared location too: its geo in a high-risk region."""
+    plot = node.body.get("plot") or {}
+    if node.type != "origin" or "geo" not in plot:
+        return
+    where = facility_name(v, node.body["facility"], node.index)
+    for region, boundary in sorted(v.rules.boundaries.items()):
+        if region in v.rules.high_risk_regions and geo.inside(plot["geo"], boundary):
+            node.flag(
+                "REGION_HIGH_RISK",
+                f"{event_label(node)} at {where} names plot {plot['name']!r}, whose "
+                f"{geo.describe(plot['geo'])} is in a high-risk region, {region} "
+                f"({v.rules.high_risk_regions[region]})",
+            )
+
+
 def check_locations(v: Verifier, node: Node) -> None:
-    """Step 19 for every facility the event involves."""
+    """Step 19 for every facility the event involves, and an origin's plot."""
+    _plot(v, node)
     body = node.body
     sites = [body[k] for k in ("facility", "ship_from", "ship_to") if k in body]
     for facility in dict.fromkeys(sites):
