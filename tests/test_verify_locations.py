@@ -8,8 +8,6 @@ site in Gansu) are not; a declaration that disagrees with itself is a warning.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +19,8 @@ from verify_fixtures import (
     COTTON_SITES,
     CottonChain,
     World,
+    any_world_fixture,  # noqa: F401 - the `any_world` fixture
     day,
-    make_world,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
 
@@ -192,21 +190,6 @@ def test_a_polysilicon_plant_with_a_geo_point_in_shihezi(world: World) -> None:
     found = _codes(world)
     assert set(found) == {"REGION_HIGH_RISK"}
     assert [f["attestation"] for f in found["REGION_HIGH_RISK"]] == [world.ids["poly"]]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    import pg
-
-    db = None
-    if request.param == "postgresql":
-        reason = pg.unavailable()
-        if reason:
-            pytest.skip(reason)
-        db = pg.fresh_schema()
-    w = make_world(tmp_path, db)
-    yield w
-    w.ledger.store.close()
 
 
 def test_a_clean_chain_with_every_location_declared_passes(any_world: World) -> None:

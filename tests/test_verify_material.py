@@ -21,6 +21,7 @@ from verify_bypass import bypass
 from verify_fixtures import (
     CottonChain,
     World,
+    any_world_fixture,  # noqa: F401 - the `any_world` fixture
     day,
     only,
     world_fixture,  # noqa: F401 - the `world` fixture
@@ -61,6 +62,32 @@ def test_a_trader_cannot_turn_lint_into_yarn_in_a_transfer(world: World) -> None
         chain.gin(sold=[YARN])
     assert "cannot change them" in refused.value.message
     assert refused.value.code == "MATERIAL"
+
+
+def test_material_is_refused_at_append_on_both_backends(any_world: World) -> None:
+    """The log reads what a transfer consumes from its own store, SQLite or PostgreSQL."""
+    chain = _cotton_up_to_gin(any_world)
+    with pytest.raises(MaterialError):
+        chain.gin(sold=[YARN])
+    _resell_lint(chain)
+    _rest(chain)
+    assert any_world.verify().findings == ()
+
+
+def _resell_lint(chain: CottonChain) -> None:
+    w = chain.w
+    lint = [output("CSL-IN-25-0042", "cotton lint", "5201.00", "20", "bales", "3600")]
+    w.log(
+        "t:gin-spinner",
+        w.s.transfer(
+            chain.party("gin"),
+            chain.party("spinner"),
+            [(w.ids["ginning"] + "#0", "20")],
+            lint,
+            w.clock.now,
+            w.clock.now,
+        ),
+    )
 
 
 def test_lint_sold_as_yarn_is_caught_by_the_verifier(

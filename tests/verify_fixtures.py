@@ -81,6 +81,22 @@ def world_fixture(tmp_path: Path) -> Iterator[World]:
     w.ledger.store.close()
 
 
+@pytest.fixture(name="any_world", params=["sqlite", "postgresql"])
+def any_world_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """A world on SQLite, then on PostgreSQL (skipped, saying why, with no server)."""
+    import pg
+
+    db = None
+    if request.param == "postgresql":
+        reason = pg.unavailable()
+        if reason:
+            pytest.skip(reason)
+        db = pg.fresh_schema()
+    w = make_world(tmp_path, db)
+    yield w
+    w.ledger.store.close()
+
+
 # -- cotton: farm, gin, spinner, knitter, garment factory, importer -------------------------
 
 COTTON_SITES = {
