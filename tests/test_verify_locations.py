@@ -140,8 +140,9 @@ def test_xinjiang_by_address_or_geo_alone_is_high_risk(
         {"country": "CN", "region": "CN-SH", "address": _address("Shanghai")},
         {"country": "CN", "region": "CN-GS", "address": _address("Dunhuang"), "geo": DUNHUANG},
         {"country": "HK", "region": "CN-HK", "address": _address("Kwun Tong", "HK")},
+        {"country": "CN", "region": "CN-BJ", "address": _address("Yanqi Town, Huairou")},
     ],
-    ids=["aksu-in-kazakhstan", "shanghai", "gansu", "hong-kong"],
+    ids=["aksu-in-kazakhstan", "shanghai", "gansu", "hong-kong", "yanqi-in-beijing"],
 )
 def test_near_misses_are_not_xinjiang(world: World, fields: dict[str, Any]) -> None:
     if fields["country"] == "CN" and fields["region"] == "CN-SH":

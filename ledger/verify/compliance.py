@@ -1,8 +1,9 @@
 """Steps 15-19: certificates, screening lists and high-risk regions, at event time.
 
-A certificate counts for an event when its dates cover the event's day, it was not
-revoked effective before the event, and no audit it rests on failed or was revoked
-before the event: a certificate revoked *after* an event still covers that event.
+A certificate counts for an event when :func:`ledger.certificates.certificate_status`
+says so at the event's time: its dates cover the day, it was not revoked effective by
+then (a certificate revoked *after* an event still covers that event), and it rests on
+audits of that facility that did not fail, one of them dated on or before the event.
 Screening applies a listing only to events on or after its effective date and before
 its removal. Locations (step 19) are :mod:`ledger.verify.locations`.
 """
