@@ -334,17 +334,20 @@ def transformation_problems(
         product = rules.classify(material)
         if rules.can_make(process, sources, product):
             continue
-        consumed = ", ".join(dict.fromkeys(describe(c.output["material"]) for c in inputs))
-        if not rules.knows_process(rules.process(process)):
-            why = f"no rule says what {process} can make"
-        elif not product:
-            why = f"HS {material['hs_code']} is not a material the rules know {process} to make"
-        else:
-            why = f"{process} does not make it from {consumed}"
-        problems.append(
-            f"output {i} (lot {out['lot']}) is {describe(material)}, which {process} cannot "
-            f"make from what it consumes: {why}"
+        consumed = ", ".join(
+            dict.fromkeys(
+                f"{describe(c.output['material'])} (lot {c.output['lot']})" for c in inputs
+            )
         )
+        made = f"output {i} (lot {out['lot']}) is {describe(material)}"
+        if not rules.knows_process(rules.process(process)):
+            problems.append(f"{made}, but no rule says what {process} can make")
+        elif not product:
+            problems.append(
+                f"{made}, which is not a material {process} makes (it consumes {consumed})"
+            )
+        else:
+            problems.append(f"{made}, which {process} cannot make from {consumed}")
     return problems
 
 
@@ -355,8 +358,8 @@ def origin_problems(
     problems = []
     allowed = rules.originable(facility_processes)
     runs = rules.origin_processes(facility_processes)
-    declared = [("the origin's material", body["material"])] + [
-        (f"output {i} (lot {o['lot']})", o["material"]) for i, o in enumerate(body["outputs"])
+    declared = [(f"lot {o['lot']}", o["material"]) for o in body["outputs"]] + [
+        ("the material it declares", body["material"])
     ]
     seen: set[tuple[str, str]] = set()
     for what, material in declared:
