@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger import entrynumber
+from ledger.certificates import STATUSES, AuditRecord, Revoked, certificate_status
 from ledger.encoding import b64encode, format_timestamp, parse_timestamp
 from ledger.errors import ConfigError, MalformedError, NotFoundError
 from ledger.log import Ledger
@@ -155,7 +156,7 @@ def chain_countries(ledger: Ledger, chain: frozenset[str]) -> set[str]:
 
 # -- certificates ----------------------------------------------------------------------
 
-CERTIFICATE_STATUSES = ("valid", "expired", "revoked", "not_yet_valid")
+CERTIFICATE_STATUSES = STATUSES
 
 
 def revocation_of(ledger: Ledger, target: str) -> dict[str, Any] | None:
@@ -179,19 +180,34 @@ def revocation_of(ledger: Ledger, target: str) -> dict[str, Any] | None:
     return found
 
 
+def _revoked(revocation: dict[str, Any] | None) -> Revoked | None:
+    if revocation is None:
+        return None
+    return Revoked(parse_timestamp(revocation["effective_at"]), revocation["attestation"])
+
+
+def audits_of(ledger: Ledger, body: dict[str, Any]) -> list[AuditRecord]:
+    """The audits a certificate names, as the log has them, with their revocations."""
+    out = []
+    for audit_id in body["audits"]:
+        entry = ledger.store.find(audit_id)
+        if entry is None or entry.type != "audit":
+            out.append(AuditRecord(audit_id, None))
+        else:
+            revoked = _revoked(revocation_of(ledger, audit_id))
+            out.append(AuditRecord(audit_id, body_of(entry), revoked))
+    return out
+
+
 def certificate_json(
-    entry: StoredEntry, body: dict[str, Any], revocation: dict[str, Any] | None, now: datetime
+    entry: StoredEntry,
+    body: dict[str, Any],
+    revocation: dict[str, Any] | None,
+    now: datetime,
+    audits: list[AuditRecord],
 ) -> dict[str, Any]:
-    """A certificate with its status at ``now``: revoked, expired, not yet valid or valid."""
-    today = format_timestamp(now)[:10]
-    if revocation is not None and parse_timestamp(revocation["effective_at"]) <= now:
-        status = "revoked"
-    elif today > body["valid_until"]:
-        status = "expired"
-    elif today < body["valid_from"]:
-        status = "not_yet_valid"
-    else:
-        status = "valid"
+    """A certificate with its status at ``now`` (the verifier's own judgement of it)."""
+    status = certificate_status(body, now, audits=audits, revoked=_revoked(revocation))
     return {
         "attestation": entry.attestation_id,
         "index": entry.index,
@@ -203,7 +219,8 @@ def certificate_json(
         "valid_from": body["valid_from"],
         "valid_until": body["valid_until"],
         "audits": body["audits"],
-        "status": status,
+        "status": status.status,
+        "reasons": list(status.reasons),
         "revocation": revocation,
         "integrated_at": format_timestamp(entry.integrated_at, micro=True),
     }

@@ -256,6 +256,7 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
                 "valid_until": ref("defs.date"),
                 "audits": {"type": "array", "items": ref("defs.attestationId")},
                 "status": {"enum": list(CERTIFICATE_STATUSES)},
+                "reasons": {"type": "array", "items": {"type": "string"}},
                 "revocation": {"anyOf": [revocation, {"type": "null"}]},
                 "integrated_at": TIME,
             }

@@ -7,18 +7,19 @@ are numbered and run in this order, so the same envelope always gets the same er
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger import entrynumber
+from ledger import entrynumber, materials
 from ledger.attestation import Attestation
 from ledger.encoding import b64decode, parse_timestamp
 from ledger.errors import (
     CustodyError,
     KeyInvalidError,
     MalformedError,
+    MaterialError,
     OverconsumedError,
     RefMissingError,
     ReplayError,
@@ -152,8 +153,24 @@ def state_request(attestations: Iterable[Attestation]) -> StateRequest:
     return req
 
 
-def admit(att: Attestation, view: StateView, trust: TrustRoot, *, now: datetime) -> StateDelta:
-    """Judge ``att`` against the state as of ``now``; return its rows or raise."""
+#: The body of a logged attestation by id (None when it is not in the log).
+Bodies = Callable[[str], dict[str, Any] | None]
+
+
+def admit(
+    att: Attestation,
+    view: StateView,
+    trust: TrustRoot,
+    *,
+    now: datetime,
+    bodies: Bodies | None = None,
+) -> StateDelta:
+    """Judge ``att`` against the state as of ``now``; return its rows or raise.
+
+    With ``bodies`` (the log reading what an entry consumes), material identity is
+    judged too; a replay of the log without it (``lotchain audit``) leaves it to the
+    verifier, so entries logged before the rule existed replay as they were.
+    """
     # 1. replay: the same payload bytes are already in the log
     if view.attestation(att.id) is not None:
         raise ReplayError(f"attestation {att.id} is already in the log", attestation=att.id)
@@ -175,7 +192,10 @@ def admit(att: Attestation, view: StateView, trust: TrustRoot, *, now: datetime)
         )
     # 6. the type's own references, custody and amounts
     delta = _RULES[att.type](att, view, trust, now)
-    # 7. index rows the verifier and impact queries look things up by
+    # 7. material identity (MATERIAL), where the log holds what the entry consumes
+    if bodies is not None:
+        check_material(att, view, bodies)
+    # 8. index rows the verifier and impact queries look things up by
     delta.lookups.extend(lookup_rows(att))
     return delta
 
@@ -193,6 +213,44 @@ def lookup_rows(att: Attestation) -> list[Lookup]:
         sites = dict.fromkeys(body[k] for k in ("ship_from", "ship_to") if k in body)
         return [Lookup("event", site, att.id) for site in sites]
     return []
+
+
+def check_material(att: Attestation, view: StateView, bodies: Bodies) -> None:
+    """Verification step 12 at append: the same judgement (:mod:`ledger.materials`)."""
+    body = att.body
+    rules = materials.default_material_rules()
+    problems: list[str] = []
+    if att.type == "origin":
+        facility = view.facility(body["facility"])
+        declared = bodies(facility.attestation) if facility is not None else None
+        if declared is None:
+            return
+        problems = materials.origin_problems(rules, body, declared["processes"])
+    elif att.type in ("transfer", "transformation"):
+        consumed = []
+        for item in body["inputs"]:
+            record = view.output(item["ref"])
+            producer = bodies(record.attestation) if record is not None else None
+            if record is None or producer is None:
+                return  # cannot be judged here; the verifier judges it
+            consumed.append(
+                materials.Consumed(producer["outputs"][record.position], Decimal(item["amount"]))
+            )
+        if att.type == "transfer":
+            # amounts are the verifier's (YIELD, or MATERIAL for one material of several)
+            problems = materials.transfer_problems(
+                rules,
+                consumed,
+                body["outputs"],
+                materials.default_mass_units(),
+                check_amounts=False,
+            )
+        else:
+            problems = materials.transformation_problems(
+                rules, body["process"], consumed, body["outputs"]
+            )
+    if problems:
+        raise MaterialError(f"{att.type}: {problems[0]}", attestation=att.id)
 
 
 # -- per-type rules ---------------------------------------------------------------------

@@ -229,9 +229,9 @@ def _rival(w: World) -> None:
     origin = s.origin(
         "party:rival",
         "facility:rival",
-        "cotton lint",
+        "seed cotton",
         "5201.00",
-        [output("KS-1", "cotton lint", "5201.00", "500")],
+        [output("KS-1", "seed cotton", "5201.00", "500")],
         "2024-11-01",
         t,
     )
@@ -239,7 +239,7 @@ def _rival(w: World) -> None:
         "party:rival",
         "party:globex",
         [(origin.attestation + "#0", "500")],
-        [output("KS-1", "cotton lint", "5201.00", "500")],
+        [output("KS-1", "seed cotton", "5201.00", "500")],
         t - DAY,
         t,
         invoice="INV-K1",
@@ -254,7 +254,7 @@ def _rival(w: World) -> None:
         "2025-02-25",
         t,
         hts_code="5201.00.1800",
-        description="Cotton, not carded or combed",
+        description="Seed cotton, not carded or combed",
     )
     w.ids.update(
         rival_origin=origin.attestation,

@@ -81,6 +81,22 @@ def world_fixture(tmp_path: Path) -> Iterator[World]:
     w.ledger.store.close()
 
 
+@pytest.fixture(name="any_world", params=["sqlite", "postgresql"])
+def any_world_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """A world on SQLite, then on PostgreSQL (skipped, saying why, with no server)."""
+    import pg
+
+    db = None
+    if request.param == "postgresql":
+        reason = pg.unavailable()
+        if reason:
+            pytest.skip(reason)
+        db = pg.fresh_schema()
+    w = make_world(tmp_path, db)
+    yield w
+    w.ledger.store.close()
+
+
 # -- cotton: farm, gin, spinner, knitter, garment factory, importer -------------------------
 
 COTTON_SITES = {
@@ -237,7 +253,13 @@ class CottonChain:
         )
 
     def gin(
-        self, *, lint_kg: str = "3600", seed_kg: str = "6000", event: datetime | None = None
+        self,
+        *,
+        lint_kg: str = "3600",
+        seed_kg: str = "6000",
+        event: datetime | None = None,
+        sold: list[dict[str, Any]] | None = None,
+        sold_inputs: list[tuple[int, str]] | None = None,
     ) -> None:
         w, s = self.w, self.s
         now = w.at(day("2025-03-05"))
@@ -262,8 +284,9 @@ class CottonChain:
             s.transfer(
                 self.party("gin"),
                 self.party("spinner"),
-                [(w.ids["ginning"] + "#0", "20")],
-                [output("CSL-IN-25-0042", "cotton lint", "5201.00", "20", "bales", lint_kg)],
+                [(f"{w.ids['ginning']}#{i}", a) for i, a in sold_inputs or [(0, "20")]],
+                sold
+                or [output("CSL-IN-25-0042", "cotton lint", "5201.00", "20", "bales", lint_kg)],
                 now,
                 now,
                 invoice="SG/2024-25/117",
