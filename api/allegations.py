@@ -10,6 +10,7 @@ lookup), like every CBP-only route.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -22,14 +23,14 @@ from api.ratelimit import RateLimiter, client_key
 from api.spec import INT, JSON, TIME, obj, ok, op, path, problems, query, ref
 from ledger.allegation import ID_PREFIX, MAX_ALLEGATION_BYTES, parse_allegation
 from ledger.canonical import parse_json
-from ledger.errors import MalformedError, RateLimitedError
+from ledger.errors import ConfigError, MalformedError, RateLimitedError
 from ledger.storage.allegations import LINK_KINDS, AllegationStore
 
 bp = Blueprint("allegations", __name__)
 
 ALLEGATION_ID = params.Shape(ID_PREFIX + r"[0-9a-f]{24}", 28, "an allegation id (alg_ + 24 hex)")
-#: Defaults, each overridable in the app's config.
-DEFAULTS: dict[str, Any] = {
+#: Defaults, each overridable in the app's config or by the environment variable of its name.
+DEFAULTS: dict[str, int] = {
     "LOTCHAIN_ALLEGATION_MAX_BYTES": MAX_ALLEGATION_BYTES,  # one submission, uploads included
     "LOTCHAIN_ALLEGATION_RATE": 10,  # submissions per client address per window
     "LOTCHAIN_ALLEGATION_WINDOW": 3600,  # seconds
@@ -41,13 +42,22 @@ _EXT = "lotchain.allegations"
 @bp.record_once
 def _setup(setup: BlueprintSetupState) -> None:
     app = setup.app
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+    for key, value in DEFAULTS.items():  # the app's config, else the environment
+        app.config.setdefault(key, _from_environment(key, value))
     limiter = RateLimiter(
         int(app.config["LOTCHAIN_ALLEGATION_RATE"]),
         float(app.config["LOTCHAIN_ALLEGATION_WINDOW"]),
     )
     app.extensions[_EXT] = (limiter, AllegationStore(app.extensions["lotchain"].ledger))
+
+
+def _from_environment(key: str, default: int) -> int:
+    raw = os.environ.get(key)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 12 or (key != "LOTCHAIN_TRUSTED_PROXIES" and raw == "0"):
+        raise ConfigError(f"{key} must be a positive whole number, not {raw[:20]!r}")
+    return int(raw)
 
 
 def _parts() -> tuple[RateLimiter, AllegationStore]:

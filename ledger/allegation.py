@@ -155,7 +155,7 @@ class AllegationReceipt:
             "content_sha256": self.content_sha256,
             "salt": b64encode(self.salt),
             "commitment": commitment(self.salt, self.content_sha256),
-            "received_at": format_timestamp(self.received_at),
+            "received_at": format_timestamp(self.received_at, micro=True),
             "envelope": parse_json(self.envelope),
             **self.entry.to_json(),
         }

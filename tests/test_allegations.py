@@ -420,3 +420,16 @@ def test_the_cli_indicators_are_the_schemas() -> None:
 
     schema = schemas.validator("allegation").schema
     assert tuple(schema["properties"]["indicators"]["items"]["enum"]) == INDICATORS
+
+
+def test_limits_come_from_the_environment(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOTCHAIN_ALLEGATION_RATE", "1")
+    client = _client(world)
+    assert _submit(client, body(), address="192.0.2.200").status_code == 201
+    problem(_submit(client, body(), address="192.0.2.200"), 429, "RATE_LIMITED")
+    monkeypatch.setenv("LOTCHAIN_ALLEGATION_RATE", "lots")
+    with pytest.raises(LedgerError) as raised:
+        _client(world)
+    assert raised.value.code == "CONFIG"

@@ -29,6 +29,7 @@ from ledger.allegation import (
 from ledger.canonical import parse_json
 from ledger.encoding import format_timestamp, parse_timestamp
 from ledger.errors import ConfigError, LedgerError, MalformedError, NotFoundError, StorageError
+from ledger.leaf import parse_leaf
 from ledger.log import Ledger, Receipt
 from ledger.storage.sql import SqlStore
 
@@ -154,10 +155,11 @@ class AllegationStore:
             (result,) = self.ledger.append_batch([att.envelope])
             if isinstance(result, LedgerError):
                 raise result
+            received = parse_leaf(result.leaf).integrated_at  # the log's time, not ours
             try:
                 self.allegation.create(
                     id=ident,
-                    received_at=format_timestamp(now, micro=True),
+                    received_at=format_timestamp(received, micro=True),
                     content=allegation.canonical,
                     content_sha256=allegation.content_sha256,
                     salt=salt,
@@ -168,7 +170,7 @@ class AllegationStore:
                 raise StorageError(f"cannot store the allegation: {e}") from e
         entry: Receipt = result
         return AllegationReceipt(
-            ident, allegation.content_sha256, salt, now, att.envelope.canonical, entry
+            ident, allegation.content_sha256, salt, received, att.envelope.canonical, entry
         )
 
     def link(self, ident: str, kind: str, value: str, *, by: str | None, now: datetime) -> Link:
