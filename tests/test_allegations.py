@@ -422,9 +422,7 @@ def test_the_cli_indicators_are_the_schemas() -> None:
     assert tuple(schema["properties"]["indicators"]["items"]["enum"]) == INDICATORS
 
 
-def test_limits_come_from_the_environment(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_limits_come_from_the_environment(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOTCHAIN_ALLEGATION_RATE", "1")
     client = _client(world)
     assert _submit(client, body(), address="192.0.2.200").status_code == 201
@@ -433,3 +431,47 @@ def test_limits_come_from_the_environment(
     with pytest.raises(LedgerError) as raised:
         _client(world)
     assert raised.value.code == "CONFIG"
+
+
+def test_bundles_still_verify_offline_with_receipts_in_the_log(world: World) -> None:
+    from ledger.verify import verify_bundle
+
+    _submit(world.client(), body(), address="192.0.2.210")
+    response = world.client().get(
+        "/v1/shipments/GLX-7654321-0/bundle", headers=world.auth("party:cbp")
+    )
+    verdict = verify_bundle(response.get_data(), world.ledger.trust)
+    codes = {f.code for f in verdict.findings}
+    assert not codes & {"LOG_INCLUSION", "LOG_CHAIN", "SIGNATURE", "KEY_INVALID", "SCHEMA"}
+    assert "REGION_HIGH_RISK" in codes  # the verdict itself is unchanged: Xinjiang cotton
+
+
+def test_an_allegation_edited_in_the_database_is_no_longer_intact(tmp_path: Path) -> None:
+    import sqlite3
+
+    w = build_world(tmp_path)
+    receipt = _submit(w.client(), body()).get_json()
+    url = f"/v1/allegations/{receipt['allegation']}"
+    assert w.client().get(url, headers=w.auth("party:cbp")).get_json()["intact"] is True
+    w.ledger.store.close()
+    with sqlite3.connect(tmp_path / "home" / "lotchain.db") as db:
+        db.execute('DROP TRIGGER "allegation_no_update"')  # an operator going around the rules
+        db.execute(
+            "UPDATE allegation SET content = CAST(replace(content, 'Kashgar', 'Urumqi') AS BLOB) "
+            "WHERE id = ?",
+            (receipt["allegation"],),
+        )
+    from ledger.home import Home
+
+    ledger = Home(tmp_path / "home").open_ledger(PASSPHRASE)
+    try:
+        tokens = {"Authorization": f"Bearer {w.tokens['party:cbp']}"}
+        client = create_app(ledger=ledger).test_client()
+        whole = client.get(url, headers=tokens).get_json()
+        assert whole["intact"] is False
+        with pytest.raises(LedgerError):
+            verify_allegation_receipt(
+                receipt, ledger.trust, json.dumps(whole["allegation"]).encode()
+            )
+    finally:
+        ledger.store.close()
