@@ -475,3 +475,18 @@ def test_an_allegation_edited_in_the_database_is_no_longer_intact(tmp_path: Path
             )
     finally:
         ledger.store.close()
+
+
+def test_concurrent_submissions_each_get_their_own_entry(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = AllegationStore(world.ledger)
+    allegation = parse_allegation(body())
+    before = world.ledger.size()
+    with ThreadPoolExecutor(6) as pool:
+        receipts = list(pool.map(lambda _: store.submit(allegation), range(12)))
+    assert sorted(r.entry.index for r in receipts) == list(range(before, before + 12))
+    for receipt in receipts:
+        verify_allegation_receipt(receipt.to_json(), world.ledger.trust, body())
+    assert len({r.salt for r in receipts}) == 12  # the same allegation, 12 commitments
+    assert audit_log(world.ledger.store, world.ledger.trust).ok
