@@ -67,6 +67,15 @@ class TooLargeError(LedgerError):
     title = "Input too large"
 
 
+class RateLimitedError(LedgerError):
+    """Too many requests from one client in the window; ``retry_after`` says when to retry."""
+
+    code = "RATE_LIMITED"
+    http_status = 429
+    exit_code = EXIT_INCOMPLETE
+    title = "Too many requests"
+
+
 class SchemaError(LedgerError):
     """A payload or body does not validate against its JSON Schema."""
 
