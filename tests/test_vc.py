@@ -338,3 +338,44 @@ def test_export_refuses_a_key_that_is_not_the_certificate_issuers(
         capsys, "export", "vc", "NO-SUCH-CERT", "--home", str(home.path), "--key", key, "--json"
     )
     assert code == 2 and json.loads(err)["error"]["code"] == "NOT_FOUND"
+
+
+def test_verify_vc_asks_a_served_ledger_with_remote(
+    tmp_path: Path,
+    home: Home,
+    scenario: Scenario,
+    certified: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    cli_env: None,
+) -> None:
+    from test_api_server import _start, _stop
+
+    path = tmp_path / "cert.vc.json"
+    vc = _export(
+        capsys, home, _key_file(tmp_path, scenario, AUDITOR), path, certified["certificate"]
+    )
+    scenario.revoke(
+        AUDITOR,
+        certified["certificate"],
+        "audit evidence withdrawn",
+        datetime(2025, 5, 1, tzinfo=UTC),
+        T0,
+    )
+    forger = Signer.from_seed(b"\x09" * 32)
+    unsigned = {k: v for k, v in vc.items() if k != "proof"}
+    unsigned["issuer"] = {**vc["issuer"], "id": did_key(forger.public_key)}
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(add_proof(unsigned, forger, created=NOW)))
+    scenario.ledger.store.close()
+    url, process = _start(home.path)
+    try:
+        code, out, err = run_cli(capsys, "verify", "vc", str(path), "--remote", url, "--json")
+        verdict = json.loads(out or err)
+        assert code == 1, verdict
+        ledger_check, status_check = verdict["checks"][3], verdict["checks"][4]
+        assert ledger_check["ok"] is True and "SA8000-IN-2025-0117" in ledger_check["message"]
+        assert status_check["ok"] is False and "revoked" in status_check["message"]
+        code, out, _ = run_cli(capsys, "verify", "vc", str(forged), "--remote", url, "--json")
+        assert code == 1 and "not a valid key" in json.loads(out)["checks"][3]["message"]
+    finally:
+        _stop(process)
