@@ -254,6 +254,8 @@ def test_verify_vc_passes_then_fails_once_the_ledger_revokes_the_certificate(
     code, verdict = _verify(capsys, home, path)
     assert (code, verdict["status"]) == (0, "pass"), verdict
     assert [c["ok"] for c in verdict["checks"]] == [True] * 5
+    code, text, _ = run_cli(capsys, "verify", "vc", str(path), "--home", str(home.path))
+    assert code == 0 and "5. ok   status" in text and "status: PASS" in text
     code, verdict = _verify(capsys, home, path, "--offline")
     assert (code, verdict["status"]) == (3, "review")
     assert "not checked" in verdict["checks"][-1]["message"]
