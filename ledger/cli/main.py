@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "ledger.cli.demo_cmds",
     "ledger.cli.db_cmds",
     "ledger.cli.allegation_cmds",
+    "ledger.cli.vc_cmds",
+    "ledger.cli.epcis_cmds",
 )
 
 
