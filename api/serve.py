@@ -13,6 +13,7 @@ serialises their appends through the store's ``BEGIN IMMEDIATE`` write lock.
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,11 @@ from api.app import create_app
 from ledger.errors import ConfigError
 
 
-def _app(home: Path, passphrase: bytes | None, db: str | None) -> Flask:
-    return create_app(home, config={"LOTCHAIN_PASSPHRASE": passphrase, "LOTCHAIN_DB": db})
+def _app(
+    home: Path, passphrase: bytes | None, db: str | None, secret: bytes | None = None
+) -> Flask:
+    config = {"LOTCHAIN_PASSPHRASE": passphrase, "LOTCHAIN_DB": db, "LOTCHAIN_SECRET_KEY": secret}
+    return create_app(home, config=config)
 
 
 def serve(
@@ -75,6 +79,8 @@ def _gunicorn(
             "or serve with one worker and more --threads"
         ) from e
 
+    # One session key for every worker, so a console session holds whichever one answers.
+    secret = secrets.token_bytes(32)
     # Open the database in a quick check before forking, so a bad home fails at once.
     _app(home, passphrase, db).extensions["lotchain"].ledger.store.close()
 
@@ -96,6 +102,6 @@ def _gunicorn(
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return _app(home, passphrase, db)
+            return _app(home, passphrase, db, secret)
 
     Server().run()

@@ -1,0 +1,214 @@
+"""The web console over the API's own policy, through Flask's test client.
+
+Sign-in into a session cookie, CSRF on every form, who sees which page (a page the
+caller may not see answers exactly like a missing one), and the API left unchanged:
+its routes ignore the console's cookie and still answer problem+json.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+
+import pg
+from api_fixtures import World, build_world, problem
+from conftest import BACKENDS, T0
+from ledger.tokens import TokenStore
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    db = None if request.param == "sqlite" else pg.fresh_schema()
+    w = build_world(tmp_path_factory.mktemp("console"), db)
+    yield w
+    w.ledger.store.close()
+
+
+def csrf_of(client: FlaskClient, path: str = "/signin") -> str:
+    page = client.get(path)
+    found = CSRF.search(page.get_data(as_text=True))
+    assert found is not None, path
+    return found.group(1)
+
+
+def signed_in(world: World, party: str) -> FlaskClient:
+    client = world.client()
+    response = client.post(
+        "/signin", data={"csrf": csrf_of(client), "token": world.tokens[party], "next": "/"}
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+def test_sign_in_sets_a_hardened_session_cookie(world: World) -> None:
+    client = world.client()
+    token = csrf_of(client)
+    response = client.post("/signin", data={"csrf": token, "token": world.tokens["party:cbp"]})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-lotchain-console=")
+    for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+        assert flag in cookie
+    assert world.tokens["party:cbp"] not in cookie  # the token itself is never in the cookie
+    page = client.get("/").get_data(as_text=True)
+    assert "Signed in as <strong>party:cbp</strong>" in page
+    assert client.get("/shipments").status_code == 200
+    out = client.post("/signout", data={"csrf": csrf_of(client, "/")})
+    assert out.status_code == 303
+    assert client.get("/shipments").status_code == 302  # back to the sign-in page
+
+
+def test_a_bad_token_is_refused_and_says_so(world: World) -> None:
+    client = world.client()
+    response = client.post("/signin", data={"csrf": csrf_of(client), "token": "lct_nope"})
+    assert response.status_code == 401
+    assert "unknown, revoked" in response.get_data(as_text=True)
+    assert client.get("/shipments").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "path", ["/signin", "/signout", "/screening"], ids=["signin", "signout", "screening"]
+)
+def test_posts_without_the_csrf_secret_are_refused(world: World, path: str) -> None:
+    client = signed_in(world, "party:cbp")
+    for data in ({}, {"csrf": "forged"}, {"csrf": ""}):
+        response = client.post(path, data={**data, "token": world.tokens["party:cbp"]})
+        assert response.status_code == 403, (path, data)
+        assert "did not come from this console" in response.get_data(as_text=True)
+    # a right secret from another site is refused too
+    response = client.post(
+        path, data={"csrf": csrf_of(client, "/")}, headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 403
+    assert client.get("/shipments").status_code == 200  # still signed in: nothing happened
+
+
+def test_sign_in_starts_a_new_session(world: World) -> None:
+    """A session secret planted before sign-in does not survive it (no fixation)."""
+    client = world.client()
+    before = csrf_of(client)
+    client.post("/signin", data={"csrf": before, "token": world.tokens["party:acme"]})
+    after = csrf_of(client, "/")
+    assert before != after
+    assert client.post("/signout", data={"csrf": before}).status_code == 403
+
+
+def test_a_revoked_token_ends_the_session(world: World) -> None:
+    tokens = TokenStore(world.ledger.store)
+    issued = tokens.issue("party:gin", now=T0, label="console test")
+    client = world.client()
+    client.post("/signin", data={"csrf": csrf_of(client), "token": issued.token})
+    assert client.get("/facilities").status_code == 200
+    tokens.revoke(issued.info.id, now=T0 + timedelta(minutes=1))
+    response = client.get("/facilities")
+    assert response.status_code == 302 and "/signin" in response.headers["Location"]
+
+
+def test_redirects_after_sign_in_stay_on_this_site(world: World) -> None:
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"):
+        client = world.client()
+        response = client.post(
+            "/signin",
+            data={"csrf": csrf_of(client), "token": world.tokens["party:cbp"], "next": target},
+        )
+        assert response.headers["Location"] == "/", target
+
+
+def _shipment_page(client: FlaskClient, ref: str) -> tuple[int, str]:
+    response = client.get(f"/shipments/{ref}")
+    text = response.get_data(as_text=True)
+    return response.status_code, text.replace(ref, "REF")
+
+
+def test_each_party_sees_what_the_api_lets_it_see(world: World) -> None:
+    acme_entry, globex_entry = "ACM-1234567-8", "GLX-7654321-0"
+    cbp = signed_in(world, "party:cbp")
+    listing = cbp.get("/shipments").get_data(as_text=True)
+    assert acme_entry in listing and globex_entry in listing
+    assert _shipment_page(cbp, acme_entry)[0] == 200
+    assert _shipment_page(cbp, globex_entry)[0] == 200
+
+    acme = signed_in(world, "party:acme")
+    listing = acme.get("/shipments").get_data(as_text=True)
+    assert acme_entry in listing and globex_entry not in listing
+    status, page = _shipment_page(acme, acme_entry)
+    assert status == 200 and "Download the evidence bundle" in page
+    # another importer's shipment is answered exactly like one that does not exist
+    other = _shipment_page(acme, globex_entry)
+    missing = _shipment_page(acme, "GLX-7654321-9")
+    assert other[0] == missing[0] == 404
+    assert other[1] == missing[1]
+    by_id = _shipment_page(acme, world.ids["rival_origin"])  # not a shipment, not its own
+    assert by_id[0] == 404
+    assert acme.get(f"/shipments/{globex_entry}/evidence").status_code == 404
+
+    farm = signed_in(world, "party:farm")
+    assert acme_entry not in farm.get("/shipments").get_data(as_text=True)
+    assert _shipment_page(farm, acme_entry) == _shipment_page(farm, "ACM-1234567-9")
+    # CBP-only pages are not there for anyone else
+    assert farm.get("/screening").status_code == acme.get("/screening").status_code == 404
+    assert cbp.get("/screening").status_code == 200
+
+
+def test_the_shipment_page_shows_the_verdict_graph_and_origins(world: World) -> None:
+    cbp = signed_in(world, "party:cbp")
+    page = cbp.get("/shipments/GLX-7654321-0").get_data(as_text=True)
+    api = world.client().get(
+        "/v1/shipments/GLX-7654321-0/verification", headers=world.auth("party:cbp")
+    ).get_json()
+    assert api["status"] == "fail"
+    assert 'class="badge badge-fail"' in page
+    for finding in api["findings"]:
+        assert finding["code"] in page
+    assert "<svg" in page and page.count('class="node node-') == len(
+        world.client()
+        .get("/v1/shipments/GLX-7654321-0/graph", headers=world.auth("party:cbp"))
+        .get_json()["nodes"]
+    )
+    assert "node-error" in page  # the Xinjiang origin is drawn as an error
+    assert "CN-XJ" in page
+    bundle = cbp.get("/shipments/GLX-7654321-0/evidence")
+    api_bundle = world.client().get(
+        "/v1/shipments/GLX-7654321-0/bundle", headers=world.auth("party:cbp")
+    )
+    assert bundle.get_json() == api_bundle.get_json()
+    assert "attachment" in bundle.headers["Content-Disposition"]
+
+
+def test_facilities_follow_the_api_policy(world: World) -> None:
+    farm = signed_in(world, "party:farm")
+    assert farm.get("/facilities/facility:farm").status_code == 200
+    theirs = farm.get("/facilities/facility:rival")
+    missing = farm.get("/facilities/facility:nowhere")
+    assert theirs.status_code == missing.status_code == 404
+    listing = farm.get("/facilities").get_data(as_text=True)
+    assert "facility:farm" in listing and "facility:rival" not in listing
+
+
+def test_public_pages_need_no_session(world: World) -> None:
+    client = world.client()
+    for path in ("/", "/log", "/parties", "/parties/party:auditor", "/certificates",
+                 "/certificates/FLA-KSH-2025", "/explorer", "/log/selftest"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.mimetype == "text/html"
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "Revoked" in client.get("/certificates/FLA-KSH-2025").get_data(as_text=True)
+
+
+def test_the_api_is_unchanged_and_ignores_the_session(world: World) -> None:
+    client = signed_in(world, "party:cbp")
+    problem(client.get("/v1/shipments"), 401, "UNAUTHORIZED")  # the cookie is no token
+    problem(client.get("/no/such/route"), 404, "NOT_FOUND")
+    problem(client.get("/v1/shipments?regoin=CN-XJ", headers=world.auth("party:cbp")),
+            400, "MALFORMED")
+    assert "Set-Cookie" not in client.get("/v1/checkpoint").headers
