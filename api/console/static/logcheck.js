@@ -64,11 +64,14 @@
 
   /** Parse `name+hash+base64(0x01 || key)`; the hash must match the name and key. */
   async function parseVkey(vkey) {
-    const parts = vkey.trim().split("+");
-    if (parts.length !== 3 || !/^[0-9a-fA-F]{8}$/.test(parts[1])) {
-      throw new Error("a verifier key is name+hash+key");
-    }
-    const [name, hashHex, keyB64] = parts;
+    const text = vkey.trim();
+    const first = text.indexOf("+");
+    const second = text.indexOf("+", first + 1);
+    if (first < 1 || second < 0) throw new Error("a verifier key is name+hash+key");
+    const name = text.slice(0, first);
+    const hashHex = text.slice(first + 1, second);
+    const keyB64 = text.slice(second + 1);  // base64 may itself hold '+'
+    if (!/^[0-9a-fA-F]{8}$/.test(hashHex)) throw new Error("a verifier key's hash is 8 hex digits");
     const key = b64decode(keyB64);
     if (key.length !== 33 || key[0] !== 1) throw new Error("not an Ed25519 verifier key");
     const want = await sha256(concat(new TextEncoder().encode(name + "\n"), key));
