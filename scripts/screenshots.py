@@ -19,9 +19,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import chromium, console_errors, serving  # noqa: E402
-
 from api import create_app  # noqa: E402
+from browser import chromium, console_errors, serving  # noqa: E402
 
 PASSPHRASE = "screenshots passphrase, not secret"
 
@@ -29,7 +28,8 @@ PASSPHRASE = "screenshots passphrase, not secret"
 def build_demo(home: Path) -> dict[str, Any]:
     env = {**os.environ, "LOTCHAIN_PASSPHRASE": PASSPHRASE}
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "lotchain"), "demo", "--home", str(home), "--no-serve", "--json"],
+        [str(Path(sys.executable).parent / "lotchain"), "demo", "--home", str(home),
+         "--no-serve", "--json"],
         env=env, check=True, capture_output=True, text=True, cwd=ROOT,
     ).stdout
     summary: dict[str, Any] = json.loads(out)

@@ -85,7 +85,7 @@ def test_posts_without_the_csrf_secret_are_refused(world: World, path: str) -> N
         assert "did not come from this console" in response.get_data(as_text=True)
     # a right secret from another site is refused too
     response = client.post(
-        path, data={"csrf": csrf_of(client, "/")}, headers={"Origin": "https://evil.example"}
+        path, data={"csrf": csrf_of(client, "/")}, headers={"Sec-Fetch-Site": "cross-site"}
     )
     assert response.status_code == 403
     assert client.get("/shipments").status_code == 200  # still signed in: nothing happened
@@ -212,3 +212,33 @@ def test_the_api_is_unchanged_and_ignores_the_session(world: World) -> None:
     problem(client.get("/v1/shipments?regoin=CN-XJ", headers=world.auth("party:cbp")),
             400, "MALFORMED")
     assert "Set-Cookie" not in client.get("/v1/checkpoint").headers
+
+
+def test_servers_sharing_a_console_secret_share_sessions(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api import create_app
+    from api.serve import console_secret
+    from ledger.errors import ConfigError
+
+    monkeypatch.setenv("LOTCHAIN_CONSOLE_SECRET", "too short")
+    with pytest.raises(ConfigError, match="at least 32"):
+        console_secret()
+    monkeypatch.setenv("LOTCHAIN_CONSOLE_SECRET", "x" * 40)
+    secret = console_secret()
+    assert secret == b"x" * 40
+    monkeypatch.delenv("LOTCHAIN_CONSOLE_SECRET")
+    assert console_secret() != console_secret()  # random when unset
+
+    one, two, other = (
+        create_app(ledger=world.ledger, config={"LOTCHAIN_SECRET_KEY": key})
+        for key in (secret, secret, b"y" * 40)
+    )
+    client = one.test_client()
+    client.post("/signin", data={"csrf": csrf_of(client), "token": world.tokens["party:cbp"]})
+    cookie = client.get_cookie("__Host-lotchain-console")
+    assert cookie is not None
+    for app, status in ((two, 200), (other, 302)):
+        peer = app.test_client()
+        peer.set_cookie("__Host-lotchain-console", cookie.value)
+        assert peer.get("/shipments").status_code == status

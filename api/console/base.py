@@ -77,8 +77,8 @@ def _check_csrf() -> None:
         expected.encode("utf-8"), given.encode("utf-8")
     ):
         raise CsrfError("this form has expired or did not come from this console; reload it")
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != "null" and origin != request.host_url.rstrip("/"):
+    # Browsers say where a request comes from; unlike Origin this survives a TLS proxy.
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         raise CsrfError("this form was posted from another site")
 
 
