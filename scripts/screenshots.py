@@ -66,6 +66,13 @@ def main() -> None:
                 driver.get(site + "/signin")
                 driver.find_element("id", "token").send_keys(summary["tokens"]["cbp"])
                 driver.find_element("css selector", "form.stack button[type=submit]").click()
+                for _ in range(100):  # wait for the signed-in page
+                    try:
+                        if "Signed in as" in driver.find_element("tag name", "body").text:
+                            break
+                    except Exception:  # the page is being replaced
+                        pass
+                    time.sleep(0.1)
                 pages = [
                     ("shipments", "/shipments"),
                     ("shipment", f"/shipments/{failing['entry_number']}"),

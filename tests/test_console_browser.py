@@ -71,8 +71,13 @@ def sign_in(driver: Any, site: str, token: str) -> None:
     visit(driver, site + "/signin")
     driver.find_element(_by("ID"), "token").send_keys(token)
     driver.find_element(_by("CSS_SELECTOR"), "form.stack button[type=submit]").click()
-    header = driver.find_element(_by("CSS_SELECTOR"), "header .who").text
-    assert "Signed in as" in header, header
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def header(d: Any) -> str:
+        found = d.find_elements(_by("CSS_SELECTOR"), "header .who")
+        return str(found[0].text) if found else ""
+
+    WebDriverWait(driver, 15).until(lambda d: "Signed in as" in header(d))
     assert not console_errors(driver)
 
 
