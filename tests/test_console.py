@@ -242,3 +242,35 @@ def test_servers_sharing_a_console_secret_share_sessions(
         peer = app.test_client()
         peer.set_cookie("__Host-lotchain-console", cookie.value)
         assert peer.get("/shipments").status_code == status
+
+
+def test_cbp_loads_a_list_version_and_sees_what_it_now_catches(world: World) -> None:
+    from io import BytesIO
+
+    header = "name,aliases,list_section,effective_date,location,sector,source,removed_date,notes\n"
+    row = '"Kashgar Cotton Co.",,2(d)(2)(B)(i),2024-01-01,"Xinjiang, China",cotton,test,,\n'
+    cbp = signed_in(world, "party:cbp")
+    response = cbp.post(
+        "/screening",
+        data={"csrf": csrf_of(cbp, "/screening"), "name": "console-test-list",
+              "list": (BytesIO((header + row).encode()), "list.csv")},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert "Loaded: console-test-list (1 listings)" in page
+    assert "GLX-7654321-0" in page and "ACM-1234567-8" not in page.split('id="impact"')[1]
+    bad = cbp.post(
+        "/screening",
+        data={"csrf": csrf_of(cbp, "/screening"),
+              "list": (BytesIO(b"not,a,list\n"), "bad.csv")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 400 and 'role="alert"' in bad.get_data(as_text=True)
+    acme = signed_in(world, "party:acme")
+    refused = acme.post(
+        "/screening",
+        data={"csrf": csrf_of(acme, "/"), "list": (BytesIO(b"x"), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 404
