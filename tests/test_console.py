@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from flask.testing import FlaskClient
@@ -274,3 +275,43 @@ def test_cbp_loads_a_list_version_and_sees_what_it_now_catches(world: World) -> 
         content_type="multipart/form-data",
     )
     assert refused.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "party", ["party:cbp", "party:acme", "party:globex", "party:farm", "party:auditor"]
+)
+def test_the_shipment_list_is_the_api_search(world: World, party: str) -> None:
+    client = signed_in(world, party)
+    for query in ("", "?country=CN", "?region=CN-XJ", "?status=pass", "?hs=6109"):
+        api = world.client().get("/v1/shipments" + query, headers=world.auth(party)).get_json()
+        page = client.get("/shipments" + query).get_data(as_text=True)
+        shown = set(re.findall(r">([A-Z]{3}-[0-9]{7}-[0-9])</a>", page))
+        assert shown == {s["entry_number"] for s in api["shipments"]}, (party, query)
+
+
+class _Form(HTMLParser):
+    """Collects the ids of visible form fields and of the labels that name them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[str] = []
+        self.labels: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.fields.append(a.get("id") or f"<{tag} name={a.get('name')} without an id>")
+        if tag == "label" and a.get("for"):
+            self.labels.add(str(a["for"]))
+
+
+def test_every_form_field_has_a_label(world: World) -> None:
+    client = signed_in(world, "party:cbp")
+    for path in ("/", "/shipments", "/log?entry=1", "/explorer", "/screening"):
+        parser = _Form()
+        parser.feed(client.get(path).get_data(as_text=True))
+        unlabelled = [f for f in parser.fields if f not in parser.labels]
+        assert not unlabelled, (path, unlabelled)
+    parser = _Form()
+    parser.feed(world.client().get("/signin").get_data(as_text=True))
+    assert parser.fields == ["token"] and "token" in parser.labels
