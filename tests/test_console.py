@@ -315,3 +315,18 @@ def test_every_form_field_has_a_label(world: World) -> None:
     parser = _Form()
     parser.feed(world.client().get("/signin").get_data(as_text=True))
     assert parser.fields == ["token"] and "token" in parser.labels
+
+
+def test_the_demo_guide_gives_the_console_and_a_token_to_paste() -> None:
+    from ledger.cli.demo_cmds import guide
+
+    summary = {
+        "size": 3, "home": "/tmp/h", "refused_at_append": [],
+        "shipments": [{"status": "fail", "entry_number": "AAP-2504101-7", "label": "x",
+                       "codes": ["YIELD"]}],
+        "tokens": {"cbp": "lct_cbp", "importer": "lct_importer"},
+    }
+    text = guide(summary, "http://127.0.0.1:8080")
+    assert "Console:    http://127.0.0.1:8080/" in text
+    assert "CBP token:  lct_cbp" in text
+    assert "?token=" not in text and "signin?" not in text  # never a token in a URL
