@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Flask, Response, current_app, request
 from api import (
     allegations,
     certificates,
+    console,
     entries,
     guard,
     health,
@@ -49,7 +51,8 @@ def create_app(
 
     Opening from ``home`` takes ``LOTCHAIN_PASSPHRASE`` (bytes or str) and
     ``LOTCHAIN_DB`` from ``config``: with a passphrase the server holds the log key and
-    can append; without one it serves reads only.
+    can append; without one it serves reads only. ``LOTCHAIN_SECRET_KEY`` signs the
+    console's session cookies (default: random, so sessions end with the process).
     """
     settings = {**DEFAULTS, **(config or {})}
     passphrase = settings.pop("LOTCHAIN_PASSPHRASE", None)  # never kept in app.config
@@ -59,13 +62,17 @@ def create_app(
         if isinstance(passphrase, str):
             passphrase = passphrase.encode("utf-8")
         ledger = Home(Path(home)).open_ledger(passphrase or None, db=settings.get("LOTCHAIN_DB"))
+    secret = settings.pop("LOTCHAIN_SECRET_KEY", None) or secrets.token_bytes(32)
     app = Flask("lotchain")
+    app.config.update(console.SESSION_CONFIG)
     app.config.update(settings)
+    app.secret_key = secret
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["lotchain"] = ApiState(ledger, TokenStore(ledger.store), Policy(ledger))
     modules = (entries, log, shipments, parties, certificates, impact, allegations, health, openapi)
     for module in modules:
         app.register_blueprint(module.bp)
+    app.register_blueprint(console.bp)
     register_error_handlers(app)
     app.before_request(_check_query)
     app.after_request(_harden)
@@ -90,7 +97,7 @@ def _check_query() -> None:
     if len(request.query_string) > limit:
         raise UriTooLongError(f"the query string is over {limit} bytes")
     rule = request.url_rule
-    if rule is None or not request.args:
+    if rule is None or not request.args or request.blueprint == "console":
         return
     known = openapi.query_parameters(rule.rule, request.method)
     unknown = sorted(set(request.args) - known)

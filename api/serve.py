@@ -13,6 +13,8 @@ serialises their appends through the store's ``BEGIN IMMEDIATE`` write lock.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,11 @@ from api.app import create_app
 from ledger.errors import ConfigError
 
 
-def _app(home: Path, passphrase: bytes | None, db: str | None) -> Flask:
-    return create_app(home, config={"LOTCHAIN_PASSPHRASE": passphrase, "LOTCHAIN_DB": db})
+def _app(
+    home: Path, passphrase: bytes | None, db: str | None, secret: bytes | None = None
+) -> Flask:
+    config = {"LOTCHAIN_PASSPHRASE": passphrase, "LOTCHAIN_DB": db, "LOTCHAIN_SECRET_KEY": secret}
+    return create_app(home, config=config)
 
 
 def serve(
@@ -39,12 +44,13 @@ def serve(
     """Serve the ledger of ``home`` until interrupted; without a passphrase, reads only."""
     if workers < 1 or threads < 1:
         raise ConfigError("workers and threads must be at least 1")
+    secret = console_secret()
     if workers == 1:
         import waitress
 
         from api.front import WAITRESS_LIMITS, use_problem_channels
 
-        app = _app(home, passphrase, db)
+        app = _app(home, passphrase, db, secret)
         logging.getLogger("waitress").setLevel(logging.INFO)
         server = waitress.create_server(
             app, host=host, port=port, threads=threads, ident="lotchain", **WAITRESS_LIMITS
@@ -53,7 +59,21 @@ def serve(
         server.print_listen("Serving on http://{}:{}")
         server.run()
         return
-    _gunicorn(home, host, port, workers, threads, passphrase, db)
+    _gunicorn(home, host, port, workers, threads, passphrase, db, secret)
+
+
+def console_secret() -> bytes:
+    """The key that signs console sessions: ``LOTCHAIN_CONSOLE_SECRET``, else random.
+
+    Set the same value on every server behind one balancer so a session holds on any of
+    them; left unset, sessions end when the server stops.
+    """
+    given = os.environ.get("LOTCHAIN_CONSOLE_SECRET", "")
+    if not given:
+        return secrets.token_bytes(32)
+    if len(given) < 32:
+        raise ConfigError("LOTCHAIN_CONSOLE_SECRET must be at least 32 characters")
+    return given.encode("utf-8")
 
 
 def _gunicorn(
@@ -64,6 +84,7 @@ def _gunicorn(
     threads: int,
     passphrase: bytes | None,
     db: str | None,
+    secret: bytes,
 ) -> None:
     try:
         from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
@@ -75,6 +96,7 @@ def _gunicorn(
             "or serve with one worker and more --threads"
         ) from e
 
+    # One session key for every worker, so a console session holds whichever one answers.
     # Open the database in a quick check before forking, so a bad home fails at once.
     _app(home, passphrase, db).extensions["lotchain"].ledger.store.close()
 
@@ -96,6 +118,6 @@ def _gunicorn(
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return _app(home, passphrase, db)
+            return _app(home, passphrase, db, secret)
 
     Server().run()

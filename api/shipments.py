@@ -84,10 +84,22 @@ def list_shipments() -> dict[str, Any]:
     """Shipments the caller may read, filtered; ``next_cursor`` continues the scan."""
     who = principal(required=True)
     assert who is not None
+    limit = params.limit(int(current_app.config["LOTCHAIN_PAGE_SIZE"]))
+    found, next_cursor = search(who, limit=limit, cursor=params.index_cursor())
+    return {"shipments": found, "next_cursor": next_cursor}
+
+
+def search(
+    who: Principal, *, limit: int, cursor: int, with_status: bool = False
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The shipments ``who`` may read that match the request's filters, and the next cursor.
+
+    The one search of the API and the console: the filters come from the query string
+    (``party``, ``facility``, ``country``, ``region``, ``hs``, ``arrived_from``,
+    ``arrived_to``, ``status``). ``with_status`` adds each shipment's verdict.
+    """
     st = state()
     filters = _Filters(st.ledger)
-    limit = params.limit(int(current_app.config["LOTCHAIN_PAGE_SIZE"]))
-    cursor = params.index_cursor()
     budget = int(current_app.config["LOTCHAIN_SCAN_BUDGET"])
     issuer = None if who.is_cbp else who.party
     found: list[dict[str, Any]] = []
@@ -99,10 +111,10 @@ def list_shipments() -> dict[str, Any]:
     ):
         last = entry.index
         item = _match(entry, filters)
-        if item is not None and filters.status is not None:
+        if item is not None and (filters.status is not None or with_status):
             verified += 1
             status = verify.verify_shipment_online(st.ledger, entry.attestation_id).status
-            item = item if status == filters.status else None
+            item = item if filters.status in (None, status) else None
             if item is not None:
                 item["status"] = status
         if item is not None:
@@ -110,7 +122,7 @@ def list_shipments() -> dict[str, Any]:
         if len(found) >= limit or examined >= budget or verified >= limit:
             done = False
             break
-    return {"shipments": found, "next_cursor": None if done else str(last)}
+    return found, None if done else str(last)
 
 
 def _match(entry: StoredEntry, filters: _Filters) -> dict[str, Any] | None:

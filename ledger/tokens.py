@@ -167,6 +167,16 @@ class TokenStore:
         info = self._info(row)
         return info if info.active else None
 
+    def active_by_id(self, id_: str) -> TokenInfo | None:
+        """The token with this id if it is still active (a console session re-checks it)."""
+        if not _TOKEN_ID.fullmatch(id_):
+            return None
+        row = self.token.get_or_none(self.token.id == id_)
+        if row is None:
+            return None
+        info = self._info(row)
+        return info if info.active else None
+
     def list(self, party: str | None = None) -> list[TokenInfo]:
         query = self.token.select().order_by(self.token.created_at, self.token.id)
         if party is not None:

@@ -258,8 +258,11 @@ def guide(summary: dict[str, Any], url: str) -> str:
     failing = next(s for s in summary["shipments"] if s["status"] == "fail")
     lines += [
         "",
+        f"Console:    {url}/   (sign in at {url}/signin: paste the CBP token below;",
+        "            a token is typed into the sign-in form, never put in a URL)",
         f"API:        {url}   (OpenAPI document: {url}/openapi.json)",
         f"CBP token:  {cbp}",
+        f"Importer:   {summary['tokens']['importer']}   (Acme Apparel, to compare)",
         "",
         "Try:",
         f"  curl -s {url}/v1/checkpoint",
