@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger import entrynumber, materials
+from ledger import enforcement, entrynumber, materials
 from ledger.attestation import Attestation
 from ledger.encoding import b64decode, parse_timestamp
 from ledger.errors import (
@@ -54,6 +54,9 @@ ISSUER_ROLES: dict[str, frozenset[str]] = {
     "certificate": frozenset({"auditor"}),
     "revocation": frozenset({"registrar", "supplier", "auditor", "importer"}),
     "shipment": frozenset({"importer"}),
+    "detention": frozenset({"cbp"}),
+    "admissibility": frozenset({"importer"}),
+    "determination": frozenset({"cbp"}),
 }
 
 #: How far ahead of the log's clock an issuer's clock may run.
@@ -145,6 +148,8 @@ def state_request(attestations: Iterable[Attestation]) -> StateRequest:
             req.attestations.update(body["audits"])
         elif kind == "revocation":
             req.attestations.add(body["target"])
+        elif kind in enforcement.TYPES:
+            req.attestations.update((body["shipment"], *body.get("rested_on", ())))
         if "facility" in body:
             req.facilities.add(body["facility"])
         refs = [item["ref"] for item in body.get("inputs", ())]
@@ -195,6 +200,8 @@ def admit(
     # 7. material identity (MATERIAL), where the log holds what the entry consumes
     if bodies is not None:
         check_material(att, view, bodies)
+        if att.type == "detention":
+            enforcement.check_entry_date(att, bodies(att.body["shipment"]))
     # 8. index rows the verifier and impact queries look things up by
     delta.lookups.extend(lookup_rows(att))
     return delta
@@ -528,4 +535,5 @@ _RULES = {
     "certificate": _certificate,
     "revocation": _revocation,
     "shipment": _shipment,
+    **enforcement.RULES,
 }

@@ -28,6 +28,9 @@ ATTESTATION_TYPES = (
     "certificate",
     "revocation",
     "shipment",
+    "detention",
+    "admissibility",
+    "determination",
 )
 
 

@@ -208,6 +208,22 @@ def delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) ->
         rows.setdefault("shipment", []).append(
             {"entry_number": entry_number, "attestation": att_id}
         )
+    for step in getattr(delta, "enforcement", ()):
+        rows.setdefault("enforcement_step", []).append(
+            {
+                "entry_idx": index,
+                "shipment": step.shipment,
+                "attestation": step.attestation,
+                "kind": step.kind,
+                "status": step.status,
+                "step_on": step.on,
+                "basis": step.basis,
+                "detention": step.detention,
+                "due": step.due,
+                "late": int(step.late),
+                "decide_by": step.decide_by,
+            }
+        )
     for look in getattr(delta, "lookups", ()):
         rows.setdefault("lookup", []).append(
             {

@@ -67,6 +67,13 @@ def _party_filer_codes(store: SqlStore) -> None:
         )
 
 
+def _enforcement_steps(store: SqlStore) -> None:
+    """Detentions, admissibility submissions and determinations, by shipment."""
+    model = store.m["enforcement_step"]
+    store.db.create_tables([model], safe=True)
+    store._protect(model._meta.table_name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
@@ -74,6 +81,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "index entries by integration time", _entry_time_index),
     Migration(3, "API bearer tokens (hashes only)", _api_tokens),
     Migration(4, "CBP entry filer codes of parties", _party_filer_codes),
+    Migration(5, "enforcement steps of shipments (detention to determination)", _enforcement_steps),
 )
 
 

@@ -114,6 +114,19 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         source = pw.TextField(null=True)
         data = pw.BlobField()
 
+    class EnforcementStep(Base):  # detentions, submissions, determinations by shipment
+        entry_idx = pw.BigIntegerField()
+        shipment = pw.TextField(index=True)
+        attestation = pw.TextField()
+        kind = pw.TextField()
+        status = pw.TextField()
+        step_on = pw.TextField()
+        basis = pw.TextField()
+        detention = pw.TextField()
+        due = pw.TextField(null=True)
+        late = pw.IntegerField(default=0)
+        decide_by = pw.TextField(null=True)
+
     return {
         "schema_migration": SchemaMigration,
         "entry": Entry,
@@ -128,4 +141,5 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         "shipment": Shipment,
         "lookup": Lookup,
         "screening_list": ScreeningList,
+        "enforcement_step": EnforcementStep,
     }

@@ -27,6 +27,7 @@ from ledger.errors import ConfigError, LedgerError, LogChainError, NotFoundError
 from ledger.merkle import NodeKey
 from ledger.state import (
     AttestationRecord,
+    EnforcementStep,
     FacilityRecord,
     KeyRecord,
     OutputRecord,
@@ -337,6 +338,34 @@ class SqlStore:
         s = self.m["shipment"]
         row = s.get_or_none(s.entry_number == entry_number)
         return None if row is None else str(row.attestation)
+
+    def enforcement(self, shipment_id: str) -> tuple[EnforcementStep, ...]:
+        t = self.m["enforcement_step"]
+        rows = t.select().where(t.shipment == shipment_id).order_by(t.entry_idx)
+        return tuple(
+            EnforcementStep(
+                shipment=row.shipment,
+                attestation=row.attestation,
+                kind=row.kind,
+                status=row.status,
+                on=row.step_on,
+                basis=row.basis,
+                detention=row.detention,
+                due=row.due,
+                late=bool(row.late),
+                decide_by=row.decide_by,
+            )
+            for row in rows
+        )
+
+    def enforcement_statuses(self) -> dict[str, str]:
+        """Every detained shipment's current enforcement status (its latest step's)."""
+        rows = self.db.execute_sql(
+            'SELECT s.shipment, s.status FROM "enforcement_step" s JOIN '
+            '(SELECT shipment, MAX(entry_idx) AS last FROM "enforcement_step" GROUP BY shipment) m '
+            "ON s.shipment = m.shipment AND s.entry_idx = m.last"
+        ).fetchall()
+        return {str(shipment): str(status) for shipment, status in rows}
 
     # -- queries for the HTTP API (additive) -------------------------------------------
 
