@@ -22,6 +22,7 @@ from api.spec import (
     ref,
 )
 from ledger import __version__
+from ledger.enforcement import STATUSES as ENFORCEMENT_STATUSES
 
 bp = Blueprint("openapi", __name__)
 
@@ -87,6 +88,11 @@ def paths(page_size: int, max_batch: int) -> dict[str, Any]:
         query("arrived_from", {"type": "string", "format": "date"}, "Arrival on or after."),
         query("arrived_to", {"type": "string", "format": "date"}, "Arrival on or before."),
         query("status", {"enum": list(STATUSES)}, "Verdict status (verifies each candidate)."),
+        query(
+            "enforcement",
+            {"enum": list(ENFORCEMENT_STATUSES)},
+            "Enforcement status (none: never detained).",
+        ),
         *_page_params(page_size),
     ]
     return {

@@ -345,6 +345,15 @@ def admit_determination(
             attestation=att.id,
         )
     _not_future(att, "decided_on", body["decided_on"], now)
+    answered = [
+        s for s in steps if s.kind == "admissibility" and s.detention == detention.attestation
+    ]
+    if answered and body["decided_on"] < answered[-1].on:
+        raise TimeOrderError(
+            f"decided_on {body['decided_on']} is before the submission {answered[-1].attestation} "
+            f"the log received on {answered[-1].on}",
+            attestation=att.id,
+        )
     for ref in body.get("rested_on", ()):
         if view.attestation(ref) is None:
             raise RefMissingError(
@@ -469,7 +478,7 @@ def render(value: dict[str, Any]) -> str:
     if value["status"] == "none":
         return "\n".join([*lines, "  never detained"])
     lines.append(
-        f"  legal basis {value['legal_basis']} ({value['authority']}); detained on "
+        f"  legal basis {value['legal_basis']}; detained on "
         f"{value['detained_on']}; submission due {value['submit_by']}"
         + (f"; CBP decides by {value['decide_by']}" if value.get("decide_by") else "")
     )

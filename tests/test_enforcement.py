@@ -260,7 +260,9 @@ def test_status_moves_from_none_to_released(
     assert enforcement.status(store.enforcement(shipment)) == "detained"
     scenario.submit_admissibility(ACME, shipment, detention, "applicability-review", BUNDLE, T0)
     assert enforcement.status(store.enforcement(shipment)) == "submitted"
-    decided = scenario.determine(CBP, shipment, detention, "released", "2025-02-28", T0)
+    early = {**_determination(shipment, detention), "decided_on": "2025-02-28"}
+    _refused(scenario, "determination", CBP, early, "TIME_ORDER")  # before the submission
+    decided = scenario.determine(CBP, shipment, detention, "released", "2025-03-01", T0)
     steps = store.enforcement(shipment)
     assert [s.status for s in steps] == ["detained", "submitted", "released"]
     view = enforcement.status_json(shipment, steps, T0.date())
@@ -342,6 +344,6 @@ def test_the_audit_replays_enforcement(scenario: Scenario, world: dict[str, str]
     scenario.submit_admissibility(
         ACME, world["shipment"], detention, "applicability-review", BUNDLE, T0
     )
-    scenario.determine(CBP, world["shipment"], detention, "released", "2025-02-28", T0)
+    scenario.determine(CBP, world["shipment"], detention, "released", "2025-03-01", T0)
     report = audit_log(scenario.ledger.store, scenario.ledger.trust)
     assert report.ok, report.to_json()

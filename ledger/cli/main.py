@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "ledger.cli.server_cmds",
     "ledger.cli.demo_cmds",
     "ledger.cli.db_cmds",
+    "ledger.cli.enforcement_cmds",
 )
 
 

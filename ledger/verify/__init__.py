@@ -8,11 +8,12 @@ verification reads an evidence bundle and a trust root. Both run the same steps
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ledger import entrynumber
+from ledger import enforcement, entrynumber
 from ledger.errors import NotFoundError, UsageError
 from ledger.log import Ledger
 from ledger.screening import ScreeningList, loaded_lists
@@ -90,14 +91,19 @@ def verify_shipment_online(
     version of each name).
     """
     shipment_id = resolve_shipment(ledger, ref)
+    moment = now or ledger.clock()
     verdict, _ = run(
         LedgerSource(ledger),
         ledger.trust,
         shipment_id,
-        now=now or ledger.clock(),
+        now=moment,
         lists=_lists(ledger, lists),
     )
-    return verdict
+    # Informative: what CBP did with the shipment does not change the verdict.
+    steps = ledger.store.enforcement(shipment_id)
+    status = enforcement.status_json(shipment_id, steps, moment.date())
+    status.pop("shipment")
+    return dataclasses.replace(verdict, summary={**verdict.summary, "enforcement": status})
 
 
 def build_bundle(ledger: Ledger, ref: str | int, *, now: datetime | None = None) -> dict[str, Any]:

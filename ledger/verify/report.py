@@ -74,6 +74,14 @@ def render(verdict: Verdict) -> str:
         f"{counts.get('warnings', 0)} warnings; {counts.get('chain', 0)} chain entries, "
         f"{counts.get('relied_on', 0)} entries relied on)"
     )
+    held = summary.get("enforcement")
+    if held and held.get("status", "none") != "none":
+        lines.append(
+            f"Enforcement: {held['status']} under {held['legal_basis']} since "
+            f"{held['detained_on']} (submission due {held['submit_by']}"
+            + (", a submission was late" if held.get("late") else "")
+            + "); informative, not part of the verdict"
+        )
     lines += ["", "Chain, tier by tier:"]
     for tier in summary.get("tiers", []):
         lines += _tier_lines(tier)
