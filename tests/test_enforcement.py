@@ -103,6 +103,8 @@ def test_detention_dates_in_order(scenario: Scenario, world: dict[str, str]) -> 
     _refused(scenario, "detention", CBP, body, "TIME_ORDER")
     body = _detention(world["shipment"], detained_on="2025-04-01")  # after the log's clock
     _refused(scenario, "detention", CBP, body, "TIME_ORDER")
+    body = _detention(world["shipment"], detained_on="2025-02-30")  # no such day
+    _refused(scenario, "detention", CBP, body, "SCHEMA")
 
 
 def test_detention_entry_date_is_the_arrival_date(
