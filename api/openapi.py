@@ -23,6 +23,7 @@ from api.spec import (
 )
 from ledger import __version__
 from ledger.enforcement import STATUSES as ENFORCEMENT_STATUSES
+from ledger.metrics import DIMENSIONS as METRIC_DIMENSIONS
 
 bp = Blueprint("openapi", __name__)
 
@@ -279,6 +280,22 @@ def paths(page_size: int, max_batch: int) -> dict[str, Any]:
                 ],
                 auth="required",
                 description="CBP only. At least one of the parameters is needed.",
+            )
+        },
+        "/v1/reports/metrics": {
+            "get": op(
+                "getMetrics",
+                "reports",
+                "Enforcement metrics: shipments and declared value by a dimension",
+                {**ok(ref("Metrics"), "Groups and their total."), **problems(400, 401, 403, 503)},
+                parameters=[
+                    query("by", {"enum": list(METRIC_DIMENSIONS)}, "Dimension (fiscal-year)."),
+                    query("from", {"type": "string", "format": "date"}, "Entry on or after."),
+                    query("to", {"type": "string", "format": "date"}, "Entry on or before."),
+                ],
+                auth="required",
+                description="CBP only. Released, denied and pending as CBP counts them; "
+                "U.S. fiscal years run October to September.",
             )
         },
         "/healthz": {

@@ -207,6 +207,16 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
             required=[*summary, "enforcement"],
         ),
         "ShipmentPage": page_of("ShipmentSummary", "shipments"),
+        "Metrics": {
+            "type": "object",
+            "description": "Groups of shipments by one dimension, and their total.",
+            "required": ["query", "groups", "total"],
+            "properties": {
+                "query": {"type": "object"},
+                "groups": {"type": "array", "items": {"type": "object"}},
+                "total": {"type": "object"},
+            },
+        },
         "Shipment": obj(
             {
                 **summary,

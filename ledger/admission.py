@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger import enforcement, entrynumber, materials
+from ledger import enforcement, entrynumber, materials, metrics
 from ledger.attestation import Attestation
 from ledger.encoding import b64decode, parse_timestamp
 from ledger.errors import (
@@ -502,6 +502,7 @@ def _shipment(att: Attestation, view: StateView, trust: TrustRoot, now: datetime
     return StateDelta(
         spends=_consume(att, view, body["inputs"]),
         shipments=[(number, att.id)],
+        metrics=[metrics.metric_row(att.id, att.issuer, body)],
     )
 
 

@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from ledger.metrics import MetricRow
+
 
 @dataclass(frozen=True)
 class PartyRecord:
@@ -130,6 +132,7 @@ class StateDelta:
     shipments: list[tuple[str, str]] = field(default_factory=list)  # (entry number, id)
     lookups: list[Lookup] = field(default_factory=list)
     enforcement: list[EnforcementStep] = field(default_factory=list)
+    metrics: list[MetricRow] = field(default_factory=list)  # summary rows of shipments
 
 
 class StateView(Protocol):

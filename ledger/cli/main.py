@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "ledger.cli.demo_cmds",
     "ledger.cli.db_cmds",
     "ledger.cli.enforcement_cmds",
+    "ledger.cli.report_cmds",
 )
 
 

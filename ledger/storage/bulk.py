@@ -8,6 +8,7 @@ driver's placeholder, so a batch of 500 costs about a dozen round trips.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -223,6 +224,10 @@ def delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) ->
                 "late": int(step.late),
                 "decide_by": step.decide_by,
             }
+        )
+    for row in getattr(delta, "metrics", ()):
+        rows.setdefault("shipment_metric", []).append(
+            {"entry_idx": index, **dataclasses.asdict(row)}
         )
     for look in getattr(delta, "lookups", ()):
         rows.setdefault("lookup", []).append(

@@ -127,6 +127,19 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         late = pw.IntegerField(default=0)
         decide_by = pw.TextField(null=True)
 
+    class ShipmentMetric(Base):  # one summary row per shipment, for the metrics report
+        entry_idx = pw.BigIntegerField()
+        shipment = pw.TextField(unique=True)
+        importer = pw.TextField()
+        entry_date = pw.TextField(index=True)
+        month = pw.TextField()
+        quarter = pw.TextField()
+        fiscal_year = pw.TextField()
+        country = pw.TextField()
+        hs4 = pw.TextField()
+        section = pw.TextField()
+        value_micro = pw.BigIntegerField()
+
     return {
         "schema_migration": SchemaMigration,
         "entry": Entry,
@@ -142,4 +155,5 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         "lookup": Lookup,
         "screening_list": ScreeningList,
         "enforcement_step": EnforcementStep,
+        "shipment_metric": ShipmentMetric,
     }
