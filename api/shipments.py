@@ -168,9 +168,9 @@ def get_shipment(ref: str) -> dict[str, Any]:
 def verification(ref: str) -> dict[str, Any]:
     """The verdict on the shipment's whole upstream chain, with reasons."""
     entry, _ = _shipment(ref)
-    verdict: dict[str, Any] = verify.verify_shipment_online(
-        state().ledger, entry.attestation_id
-    ).to_json()
+    ledger = state().ledger
+    online = verify.verify_shipment_online(ledger, entry.attestation_id)
+    verdict: dict[str, Any] = verify.with_enforcement(ledger, online).to_json()
     return verdict
 
 

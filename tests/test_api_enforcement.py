@@ -129,9 +129,17 @@ def test_the_importer_reads_cbp_steps_on_its_own_shipment(
         problem(client.get(url, headers=world.auth("party:globex")), 404, "NOT_FOUND")
 
 
+def test_the_verification_route_reports_enforcement(world: World, client: FlaskClient) -> None:
+    response = client.get(f"/v1/shipments/{ACME}/verification", headers=world.auth("party:acme"))
+    assert response.status_code == 200
+    assert response.get_json()["summary"]["enforcement"]["status"] == "released"
+
+
 def test_the_verdict_reports_enforcement_and_keeps_its_status(world: World) -> None:
     verdict = verify.verify_shipment_online(world.ledger, world.ids["shipment"])
-    assert verdict.summary["enforcement"]["status"] == "released"
+    assert verify.with_enforcement(world.ledger, verdict).summary["enforcement"]["status"] == (
+        "released"
+    )
     bundle = verify.build_bundle(world.ledger, world.ids["shipment"])
     import json
 

@@ -252,6 +252,8 @@ def guide(summary: dict[str, Any], url: str) -> str:
             f"  {me} enforcement status {e['entry_number']} --home {summary['home']}",
             f"  {me} enforcement check-bundle {e['entry_number']} --bundle {e['bundle']} "
             f"--home {summary['home']}",
+            f"  {me} report metrics --by status --home {summary['home']}",
+            f"  curl -s -H 'Authorization: Bearer {cbp}' '{url}/v1/reports/metrics?by=fiscal-year'",
         ]
     return "\n".join(lines)
 

@@ -38,6 +38,7 @@ __all__ = [
     "shipment_graph",
     "verify_bundle",
     "verify_shipment_online",
+    "with_enforcement",
 ]
 
 
@@ -91,17 +92,28 @@ def verify_shipment_online(
     version of each name).
     """
     shipment_id = resolve_shipment(ledger, ref)
-    moment = now or ledger.clock()
     verdict, _ = run(
         LedgerSource(ledger),
         ledger.trust,
         shipment_id,
-        now=moment,
+        now=now or ledger.clock(),
         lists=_lists(ledger, lists),
     )
-    # Informative: what CBP did with the shipment does not change the verdict.
-    steps = ledger.store.enforcement(shipment_id)
-    status = enforcement.status_json(shipment_id, steps, moment.date())
+    return verdict
+
+
+def with_enforcement(ledger: Ledger, verdict: Verdict, *, now: datetime | None = None) -> Verdict:
+    """The verdict with the shipment's enforcement status in its summary (``enforcement``).
+
+    Informative: what CBP did with a shipment does not change the verdict. It is added
+    by the live reports (the CLI's and the API's) only, and only once a shipment is
+    detained, so that a bundle verified offline still reaches the verdict the ledger
+    reached.
+    """
+    steps = ledger.store.enforcement(verdict.shipment)
+    if not steps:  # never detained: the verdict exactly as a bundle verified offline gives it
+        return verdict
+    status = enforcement.status_json(verdict.shipment, steps, (now or ledger.clock()).date())
     status.pop("shipment")
     return dataclasses.replace(verdict, summary={**verdict.summary, "enforcement": status})
 
