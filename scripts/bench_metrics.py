@@ -49,13 +49,15 @@ def build(scenario: Scenario, count: int, now: datetime) -> float:
     while made < count:
         n = min(BLOCK, count - made)
         lots = [output(f"L{made + i}", "seed cotton", "5201.00", "10") for i in range(n)]
+        harvest = output(f"H{made}", "seed cotton", "5201.00", str(10 * n))
         origin = s.origin(
-            "party:farm", "facility:farm", "seed cotton", "5201.00", lots, "2022-09-01", now
+            "party:farm", "facility:farm", "seed cotton", "5201.00", [harvest], "2022-09-01", now
         )
+        # one input split into n lots (MATERIAL compares every input with every output)
         sold = s.transfer(
             "party:farm",
             "party:importer",
-            [(f"{origin.attestation}#{i}", "10") for i in range(n)],
+            [(f"{origin.attestation}#0", str(10 * n))],
             lots,
             now - timedelta(days=1),
             now,
