@@ -349,3 +349,19 @@ def test_the_audit_replays_enforcement(scenario: Scenario, world: dict[str, str]
     scenario.determine(CBP, world["shipment"], detention, "released", "2025-03-01", T0)
     report = audit_log(scenario.ledger.store, scenario.ledger.trust)
     assert report.ok, report.to_json()
+
+
+def test_the_migration_adds_the_table_to_an_older_database(
+    scenario: Scenario, world: dict[str, str]
+) -> None:
+    from ledger.storage.migrations import _enforcement_steps
+
+    store = scenario.ledger.store
+    store.db.execute_sql('DROP TABLE "enforcement_step"')  # a database from before the table
+    with store.db.atomic():
+        _enforcement_steps(store)
+    assert store.enforcement(world["shipment"]) == ()
+    _detain(scenario, world["shipment"])
+    assert enforcement.status(store.enforcement(world["shipment"])) == "detained"
+    with pytest.raises(Exception, match="append-only"):  # guarded like every table
+        store.db.execute_sql('DELETE FROM "enforcement_step"')
