@@ -157,6 +157,10 @@ class Policy:
             return True
         if entry.type == "transfer" and body_of(entry).get("to") == who.party:
             return True
+        if entry.type in ("detention", "admissibility", "determination"):
+            # the importer of record reads CBP's steps on its own shipments
+            shipment = self.ledger.store.attestation(body_of(entry)["shipment"])
+            return shipment is not None and shipment.issuer == who.party
         return self.in_chains_of(who.party, entry.attestation_id)
 
     def readable_entry(self, who: Principal, entry: StoredEntry | None, ref: str) -> StoredEntry:

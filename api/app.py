@@ -19,6 +19,7 @@ from api import (
     log,
     openapi,
     parties,
+    reports,
     shipments,
 )
 from api.access import ApiState, Policy
@@ -69,7 +70,18 @@ def create_app(
     app.secret_key = secret
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["lotchain"] = ApiState(ledger, TokenStore(ledger.store), Policy(ledger))
-    modules = (entries, log, shipments, parties, certificates, impact, allegations, health, openapi)
+    modules = (
+        entries,
+        log,
+        shipments,
+        parties,
+        certificates,
+        impact,
+        reports,
+        allegations,
+        health,
+        openapi,
+    )
     for module in modules:
         app.register_blueprint(module.bp)
     app.register_blueprint(console.bp)

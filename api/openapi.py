@@ -22,6 +22,8 @@ from api.spec import (
     ref,
 )
 from ledger import __version__
+from ledger.enforcement import STATUSES as ENFORCEMENT_STATUSES
+from ledger.metrics import DIMENSIONS as METRIC_DIMENSIONS
 
 bp = Blueprint("openapi", __name__)
 
@@ -87,6 +89,11 @@ def paths(page_size: int, max_batch: int) -> dict[str, Any]:
         query("arrived_from", {"type": "string", "format": "date"}, "Arrival on or after."),
         query("arrived_to", {"type": "string", "format": "date"}, "Arrival on or before."),
         query("status", {"enum": list(STATUSES)}, "Verdict status (verifies each candidate)."),
+        query(
+            "enforcement",
+            {"enum": list(ENFORCEMENT_STATUSES)},
+            "Enforcement status (none: never detained).",
+        ),
         *_page_params(page_size),
     ]
     return {
@@ -282,6 +289,22 @@ def paths(page_size: int, max_batch: int) -> dict[str, Any]:
             )
         },
         **allegations.paths(page_size),
+        "/v1/reports/metrics": {
+            "get": op(
+                "getMetrics",
+                "reports",
+                "Enforcement metrics: shipments and declared value by a dimension",
+                {**ok(ref("Metrics"), "Groups and their total."), **problems(400, 401, 403, 503)},
+                parameters=[
+                    query("by", {"enum": list(METRIC_DIMENSIONS)}, "Dimension (fiscal-year)."),
+                    query("from", {"type": "string", "format": "date"}, "Entry on or after."),
+                    query("to", {"type": "string", "format": "date"}, "Entry on or before."),
+                ],
+                auth="required",
+                description="CBP only. Released, denied and pending as CBP counts them; "
+                "U.S. fiscal years run October to September.",
+            )
+        },
         "/healthz": {
             "get": op(
                 "health",

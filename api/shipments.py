@@ -19,7 +19,7 @@ from api.queries import (
     lookup_shipment,
     shipment_summary,
 )
-from ledger import verify
+from ledger import enforcement, verify
 from ledger.log import Ledger
 from ledger.storage.base import StoredEntry
 
@@ -46,6 +46,7 @@ class _Filters:
         self.arrived_from = params.date("arrived_from")
         self.arrived_to = params.date("arrived_to")
         self.status = params.choice("status", STATUSES)
+        self.enforcement = params.choice("enforcement", enforcement.STATUSES)
         self.party = party
         self.by_party = None if party is None else self._touching(party=party)
         self.by_place: set[str] | None = None
@@ -59,6 +60,10 @@ class _Filters:
         return {item["shipment"] for item in verify.impact(self.ledger, **query)}
 
     def match(self, entry: StoredEntry, body: dict[str, Any]) -> bool:
+        if self.enforcement is not None:
+            steps = self.ledger.store.enforcement(entry.attestation_id)
+            if enforcement.status(steps) != self.enforcement:
+                return False
         if self.arrived_from is not None and body["arrival_date"] < self.arrived_from:
             return False
         if self.arrived_to is not None and body["arrival_date"] > self.arrived_to:
@@ -127,7 +132,21 @@ def search(
 
 def _match(entry: StoredEntry, filters: _Filters) -> dict[str, Any] | None:
     body = body_of(entry)
-    return shipment_summary(entry, body) if filters.match(entry, body) else None
+    if not filters.match(entry, body):
+        return None
+    steps = filters.ledger.store.enforcement(entry.attestation_id)
+    return {**shipment_summary(entry, body), "enforcement": enforcement.status(steps)}
+
+
+def enforcement_json(ledger: Ledger, shipment_id: str) -> dict[str, Any]:
+    """The shipment's enforcement status and history, each step in its own words."""
+    steps = ledger.store.enforcement(shipment_id)
+    bodies = {}
+    for step in steps:
+        found = ledger.store.find(step.attestation)
+        if found is not None:
+            bodies[step.attestation] = body_of(found)
+    return enforcement.status_json(shipment_id, steps, ledger.clock().date(), bodies)
 
 
 def _shipment(ref: str) -> tuple[StoredEntry, Principal]:
@@ -146,6 +165,7 @@ def get_shipment(ref: str) -> dict[str, Any]:
     base = f"/v1/shipments/{entry.attestation_id}"
     return {
         **shipment_summary(entry, body),
+        "enforcement": enforcement_json(state().ledger, entry.attestation_id),
         "body": body,
         "links": {
             "entry": f"/v1/entries/{entry.attestation_id}",
@@ -160,9 +180,9 @@ def get_shipment(ref: str) -> dict[str, Any]:
 def verification(ref: str) -> dict[str, Any]:
     """The verdict on the shipment's whole upstream chain, with reasons."""
     entry, _ = _shipment(ref)
-    verdict: dict[str, Any] = verify.verify_shipment_online(
-        state().ledger, entry.attestation_id
-    ).to_json()
+    ledger = state().ledger
+    online = verify.verify_shipment_online(ledger, entry.attestation_id)
+    verdict: dict[str, Any] = verify.with_enforcement(ledger, online).to_json()
     return verdict
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from api import params
 from api.queries import CERTIFICATE_STATUSES
 from ledger import schemas
+from ledger.enforcement import STATUSES as ENFORCEMENT_STATUSES
 
 PROBLEM = "application/problem+json"
 JSON = "application/json"
@@ -208,13 +209,34 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
             }
         ),
         "ShipmentSummary": obj(
-            {**summary, "status": {"enum": ["pass", "review", "fail"]}},
-            required=list(summary),
+            {
+                **summary,
+                "status": {"enum": ["pass", "review", "fail"]},
+                "enforcement": {"enum": list(ENFORCEMENT_STATUSES)},
+            },
+            required=[*summary, "enforcement"],
         ),
         "ShipmentPage": page_of("ShipmentSummary", "shipments"),
+        "Metrics": {
+            "type": "object",
+            "description": "Groups of shipments by one dimension, and their total.",
+            "required": ["query", "groups", "total"],
+            "properties": {
+                "query": {"type": "object"},
+                "groups": {"type": "array", "items": {"type": "object"}},
+                "total": {"type": "object"},
+            },
+        },
         "Shipment": obj(
             {
                 **summary,
+                "enforcement": {
+                    "type": "object",
+                    "description": "Enforcement status (none, detained, submitted, released, "
+                    "excluded, seized, re-exported), legal basis, due dates and history.",
+                    "required": ["shipment", "status"],
+                    "properties": {"status": {"enum": list(ENFORCEMENT_STATUSES)}},
+                },
                 "body": ref("shipment"),
                 "links": obj(
                     {k: {"type": "string"} for k in ("entry", "verification", "bundle", "graph")}

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger import entrynumber, materials
+from ledger import enforcement, entrynumber, materials, metrics
 from ledger.attestation import Attestation
 from ledger.encoding import b64decode, parse_timestamp
 from ledger.errors import (
@@ -55,6 +55,9 @@ ISSUER_ROLES: dict[str, frozenset[str]] = {
     "revocation": frozenset({"registrar", "supplier", "auditor", "importer"}),
     "shipment": frozenset({"importer"}),
     "allegation-receipt": frozenset({"registrar"}),
+    "detention": frozenset({"cbp"}),
+    "admissibility": frozenset({"importer"}),
+    "determination": frozenset({"cbp"}),
 }
 
 #: Types the log itself signs (with the trust root's log key), never a party's key.
@@ -169,6 +172,8 @@ def state_request(attestations: Iterable[Attestation]) -> StateRequest:
             req.attestations.update(body["audits"])
         elif kind == "revocation":
             req.attestations.add(body["target"])
+        elif kind in enforcement.TYPES:
+            req.attestations.update((body["shipment"], *body.get("rested_on", ())))
         if "facility" in body:
             req.facilities.add(body["facility"])
         refs = [item["ref"] for item in body.get("inputs", ())]
@@ -222,6 +227,8 @@ def admit(
     # 7. material identity (MATERIAL), where the log holds what the entry consumes
     if bodies is not None:
         check_material(att, view, bodies)
+        if att.type == "detention":
+            enforcement.check_entry_date(att, bodies(att.body["shipment"]))
     # 8. index rows the verifier and impact queries look things up by
     delta.lookups.extend(lookup_rows(att))
     return delta
@@ -522,6 +529,7 @@ def _shipment(att: Attestation, view: StateView, trust: TrustRoot, now: datetime
     return StateDelta(
         spends=_consume(att, view, body["inputs"]),
         shipments=[(number, att.id)],
+        metrics=[metrics.metric_row(att.id, att.issuer, body)],
     )
 
 
@@ -568,4 +576,5 @@ _RULES = {
     "revocation": _revocation,
     "shipment": _shipment,
     "allegation-receipt": _allegation_receipt,
+    **enforcement.RULES,
 }

@@ -28,6 +28,7 @@ from ledger.errors import LedgerError, NotFoundError
 from ledger.leaf import ZERO_HASH, parse_leaf
 from ledger.state import (
     AttestationRecord,
+    EnforcementStep,
     FacilityRecord,
     KeyRecord,
     OutputRecord,
@@ -103,6 +104,9 @@ class _Empty:
 
     def shipment_by_entry(self, entry_number: str) -> str | None:
         return None
+
+    def enforcement(self, shipment_id: str) -> tuple[EnforcementStep, ...]:
+        return ()
 
 
 class _Frontier:

@@ -197,6 +197,16 @@ class MaterialError(LedgerError):
     title = "Material changed where it cannot"
 
 
+class EnforcementError(LedgerError):
+    """A detention, submission or determination its legal basis or the shipment's
+    enforcement so far does not allow (a seizure without a Finding, a submission after
+    the determination, a submission kind the basis does not take)."""
+
+    code = "ENFORCEMENT"
+    http_status = 409
+    title = "Enforcement step not allowed"
+
+
 # -- the log ---------------------------------------------------------------------------
 
 

@@ -347,3 +347,72 @@ class Scenario:
             "reason": reason,
         }
         return self.append("key", issuer, body, now)
+
+    # -- enforcement -------------------------------------------------------------------
+
+    def detain(
+        self,
+        cbp: str,
+        shipment: str,
+        basis: str,
+        entered_on: str,
+        detained_on: str,
+        now: datetime,
+        *,
+        reason: str = "Goods may be produced with forced labor",
+        **extra: Any,
+    ) -> Receipt:
+        """A notice of detention (``extra``: presented_on, notice_date, merchandise...)."""
+        body = {
+            "shipment": shipment,
+            "legal_basis": basis,
+            "entered_on": entered_on,
+            "detained_on": detained_on,
+            "reason": reason,
+            **extra,
+        }
+        return self.append("detention", cbp, body, now)
+
+    def submit_admissibility(
+        self,
+        importer: str,
+        shipment: str,
+        detention: str,
+        kind: str,
+        bundle_sha256: str,
+        now: datetime,
+        *,
+        documents: list[dict[str, str]] | None = None,
+    ) -> Receipt:
+        body: dict[str, Any] = {
+            "shipment": shipment,
+            "detention": detention,
+            "kind": kind,
+            "bundle_sha256": bundle_sha256,
+        }
+        if documents:
+            body["documents"] = documents
+        return self.append("admissibility", importer, body, now)
+
+    def determine(
+        self,
+        cbp: str,
+        shipment: str,
+        detention: str,
+        outcome: str,
+        decided_on: str,
+        now: datetime,
+        *,
+        reasons: str = "Determined on the evidence submitted",
+        rested_on: list[str] | None = None,
+    ) -> Receipt:
+        body: dict[str, Any] = {
+            "shipment": shipment,
+            "detention": detention,
+            "outcome": outcome,
+            "decided_on": decided_on,
+            "reasons": reasons,
+        }
+        if rested_on:
+            body["rested_on"] = rested_on
+        return self.append("determination", cbp, body, now)

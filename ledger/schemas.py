@@ -29,6 +29,9 @@ ATTESTATION_TYPES = (
     "revocation",
     "shipment",
     "allegation-receipt",
+    "detention",
+    "admissibility",
+    "determination",
 )
 
 

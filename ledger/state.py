@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from ledger.metrics import MetricRow
+
 
 @dataclass(frozen=True)
 class PartyRecord:
@@ -73,6 +75,28 @@ class Spend:
 
 
 @dataclass(frozen=True)
+class EnforcementStep:
+    """One step of a shipment's enforcement: a detention, a submission or a determination.
+
+    ``status`` is the shipment's enforcement status once this step is taken; ``on`` is
+    the step's date (the notice's, the log's for a submission, the decision's); ``due``
+    is when the importer's submission is due (detentions) and ``late`` whether a
+    submission came after it.
+    """
+
+    shipment: str
+    attestation: str
+    kind: str  # detention | admissibility | determination
+    status: str  # detained | submitted | released | excluded | seized | re-exported
+    on: str
+    basis: str
+    detention: str
+    due: str | None = None
+    late: bool = False
+    decide_by: str | None = None  # when CBP must decide, where the law sets it (UFLPA)
+
+
+@dataclass(frozen=True)
 class AttestationRecord:
     """What the log index says of an attestation: enough for admission rules."""
 
@@ -107,6 +131,8 @@ class StateDelta:
     spends: list[Spend] = field(default_factory=list)
     shipments: list[tuple[str, str]] = field(default_factory=list)  # (entry number, id)
     lookups: list[Lookup] = field(default_factory=list)
+    enforcement: list[EnforcementStep] = field(default_factory=list)
+    metrics: list[MetricRow] = field(default_factory=list)  # summary rows of shipments
 
 
 class StateView(Protocol):
@@ -127,6 +153,10 @@ class StateView(Protocol):
     def consumed(self, ref: str) -> Decimal: ...
 
     def shipment_by_entry(self, entry_number: str) -> str | None: ...
+
+    def enforcement(self, shipment_id: str) -> tuple[EnforcementStep, ...]:
+        """The shipment's enforcement steps in log order (none: never detained)."""
+        ...
 
 
 @dataclass
@@ -180,6 +210,7 @@ class Overlay:
         self._outputs: dict[str, OutputRecord] = {}
         self._consumed: dict[str, Decimal] = {}
         self._shipments: dict[str, str] = {}
+        self._enforcement: dict[str, list[EnforcementStep]] = {}
 
     def prefetch(self, request: StateRequest) -> None:
         """Ask the base everything in ``request`` now, if it can answer in bulk."""
@@ -214,6 +245,8 @@ class Overlay:
             self._consumed[s.ref] = self.consumed(s.ref) + s.amount
         for entry_number, att_id in delta.shipments:
             self._shipments[entry_number] = att_id
+        for step in delta.enforcement:
+            self._enforcement.setdefault(step.shipment, []).append(step)
 
     def attestation(self, attestation_id: str) -> AttestationRecord | None:
         found = self._attestations.get(attestation_id)
@@ -272,3 +305,7 @@ class Overlay:
             return found
         hit, value = self._cached("shipments", entry_number)
         return value if hit else self.base.shipment_by_entry(entry_number)
+
+    def enforcement(self, shipment_id: str) -> tuple[EnforcementStep, ...]:
+        # rare and few per shipment: asked of the base directly, never prefetched
+        return (*self.base.enforcement(shipment_id), *self._enforcement.get(shipment_id, ()))

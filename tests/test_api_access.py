@@ -114,6 +114,12 @@ ROWS: list[tuple[str, str, dict[str, str], dict[str | None, int]]] = [
         {"ident": "@allegation"},
         {c: 401 if c is None else 200 if c == "party:cbp" else 403 for c in CALLERS},
     ),
+    (
+        "metrics",
+        "/v1/reports/metrics",
+        {"?by": "country"},
+        {c: 401 if c is None else 200 if c == "party:cbp" else 403 for c in CALLERS},
+    ),
     ("checkpoint", "/v1/checkpoint", {}, EVERYONE),
     ("inclusion proof", "/v1/proofs/inclusion", {"?id": "@origin"}, EVERYONE),
     ("consistency proof", "/v1/proofs/consistency", {"?old": "2"}, EVERYONE),

@@ -39,6 +39,18 @@ def test_demo_builds_the_promised_ledger(
             ]
         )  # fmt: skip
     assert done.value.code == 0
+    held = {e["entry_number"]: e for e in summary["enforcement"]}
+    released, excluded = held["AAP-2505202-3"], held["AAP-2501155-2"]
+    assert released["status"] == "released" and released["basis"] == "uflpa"
+    assert [h.split()[0] for h in released["history"]] == [
+        "detention", "admissibility", "determination"
+    ]
+    assert excluded["status"] == "excluded" and excluded["basis"].startswith("wro-")
+    with pytest.raises(SystemExit) as done:  # CBP holds the very bundle that was signed
+        main(["enforcement", "check-bundle", "AAP-2505202-3", "--bundle", released["bundle"],
+              "--home", str(home)])
+    assert done.value.code == 0
+    capsys.readouterr()
     with pytest.raises(SystemExit) as done:
         main(["demo", "--home", str(home), "--no-serve"])
     assert done.value.code == 2  # an existing ledger is never overwritten without --fresh

@@ -24,6 +24,7 @@ BASE = "https://lotchain.dev/schemas/"
 BODY_TYPES = [
     "party", "key", "facility", "origin", "transformation",
     "transfer", "audit", "certificate", "revocation", "shipment",
+    "detention", "admissibility", "determination",
 ]
 
 
@@ -186,6 +187,37 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
         "bill_of_lading": "ONEYDAC5120876",
         "inputs": [{"ref": SEWING + "#0", "amount": "1200"}],
         "documents": [{"kind": "invoice", "number": "DAL-2025-0311", "sha256": sha("ci")}],
+    },
+    "detention": {
+        "shipment": "sha256:" + sha("shipment"),
+        "legal_basis": "uflpa",
+        "entered_on": "2025-03-20",
+        "presented_on": "2025-03-21",
+        "detained_on": "2025-03-24",
+        "notice_date": "2025-03-26",
+        "merchandise": [{"description": "Men's cotton T-shirts", "hts_code": "6109.10"}],
+        "reason": "Cotton apparel: the supply chain may include cotton from the XUAR",
+        "requested": ["applicability-review", "exception-request"],
+        "respond_by": "2025-04-25",
+        "port_of_entry": "2704",
+    },
+    "admissibility": {
+        "shipment": "sha256:" + sha("shipment"),
+        "detention": "sha256:" + sha("detention"),
+        "kind": "applicability-review",
+        "bundle_sha256": sha("bundle"),
+        "documents": [{"kind": "detailed-statement", "sha256": sha("statement"),
+                       "description": "Tracing from the bale to the garment"}],
+        "statement": "Cotton from Texas, ginned in Lubbock, spun in Viet Nam",
+        "contact": "Customs broker, entry desk",
+    },
+    "determination": {
+        "shipment": "sha256:" + sha("shipment"),
+        "detention": "sha256:" + sha("detention"),
+        "outcome": "released",
+        "decided_on": "2025-04-18",
+        "reasons": "Applicability review: no input from the XUAR or a listed entity",
+        "rested_on": ["sha256:" + sha("admissibility")],
     },
 }
 
@@ -394,6 +426,18 @@ INVALID_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ("shipment", "no hts lines", _set("hts_lines", [])),
     ("shipment", "value as number", _set("hts_lines.0.value_usd", 38400)),
     ("shipment", "no inputs", _set("inputs", [])),
+    ("detention", "basis not an order id", _set("legal_basis", "WRO 2021 Hoshine")),
+    ("detention", "basis uppercase", _set("legal_basis", "UFLPA")),
+    ("detention", "month 13", _set("detained_on", "2025-13-01")),
+    ("detention", "unknown submission kind", _set("requested", ["appeal"])),
+    ("detention", "empty reason", _set("reason", "")),
+    ("admissibility", "bundle digest with prefix", _set("bundle_sha256", "sha256:" + "a" * 64)),
+    ("admissibility", "unknown kind", _set("kind", "protest")),
+    ("admissibility", "document kind with spaces", _set("documents.0.kind", "Detailed Statement")),
+    ("admissibility", "detention not an id", _set("detention", "detention-1")),
+    ("determination", "unknown outcome", _set("outcome", "destroyed")),
+    ("determination", "no reasons", _set("reasons", "")),
+    ("determination", "time instead of date", _set("decided_on", "2025-04-18T10:00:00Z")),
 ]
 
 

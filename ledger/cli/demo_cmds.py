@@ -13,6 +13,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from ledger import enforcement
 from ledger.allegation import parse_allegation
 from ledger.cli.common import (
     Options,
@@ -24,6 +25,7 @@ from ledger.cli.common import (
 )
 from ledger.cli.main import cli
 from ledger.demo import build_demo
+from ledger.demo.enforcement import add_enforcement
 from ledger.errors import ConfigError, UsageError
 from ledger.home import Home, init_home
 from ledger.keys import load_private_key
@@ -217,6 +219,13 @@ def build(checked: Plan) -> dict[str, Any]:
             shipment["status"] = verdict.status
             shipment["codes"] = sorted({f.code for f in verdict.findings})
         allegation = _allegation(ledger, home)
+        enforced = add_enforcement(scenario, demo.shipments, home, now)
+        for item in enforced:
+            steps = ledger.store.enforcement(
+                next(s["id"] for s in demo.shipments if s["label"] == item["label"])
+            )
+            item["status"] = enforcement.status(steps)
+            item["history"] = [f"{s.kind} {s.on}" for s in steps]
         tokens = TokenStore(ledger.store)
         cbp = tokens.issue("party:us-cbp", now=now, label="demo: CBP")
         importer = tokens.issue("party:acme-apparel", now=now, label="demo: Acme Apparel")
@@ -232,6 +241,7 @@ def build(checked: Plan) -> dict[str, Any]:
             },
             "shipments": demo.shipments,
             "refused_at_append": demo.refused,
+            "enforcement": enforced,
             "parties": demo.parties,
             "allegation": allegation,
             "tokens": {"cbp": cbp.token, "importer": importer.token},
@@ -254,6 +264,13 @@ def guide(summary: dict[str, Any], url: str) -> str:
         lines.append(f"  {s['status']:<6} {s['entry_number']}  {s['label']}{codes}")
     for refused in summary["refused_at_append"]:
         lines.append(f"  refused at append: {refused['what']} [{refused['code']}]")
+    if summary.get("enforcement"):
+        lines += ["", "Enforcement (detention to determination):"]
+    for e in summary.get("enforcement", []):
+        lines.append(
+            f"  {e['status']:<9} {e['entry_number']}  under {e['basis']}: "
+            + ", then ".join(e["history"])
+        )
     first = summary["shipments"][0]
     failing = next(s for s in summary["shipments"] if s["status"] == "fail")
     lines += [
@@ -296,6 +313,17 @@ def guide(summary: dict[str, Any], url: str) -> str:
             "--merchandise 'polysilicon' --region CN-XJ --indicator debt-bondage "
             "--statement 'Workers repay recruitment debts from their wages.' "
             "--receipt my-receipt.json",
+        ]
+    held = [e for e in summary.get("enforcement", []) if e.get("bundle")]
+    if held:
+        e = held[0]
+        lines += [
+            f"  curl -s -H 'Authorization: Bearer {cbp}' '{url}/v1/shipments?enforcement=released'",
+            f"  {me} enforcement status {e['entry_number']} --home {summary['home']}",
+            f"  {me} enforcement check-bundle {e['entry_number']} --bundle {e['bundle']} "
+            f"--home {summary['home']}",
+            f"  {me} report metrics --by status --home {summary['home']}",
+            f"  curl -s -H 'Authorization: Bearer {cbp}' '{url}/v1/reports/metrics?by=fiscal-year'",
         ]
     return "\n".join(lines)
 

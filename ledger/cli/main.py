@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "ledger.cli.allegation_cmds",
     "ledger.cli.vc_cmds",
     "ledger.cli.epcis_cmds",
+    "ledger.cli.enforcement_cmds",
+    "ledger.cli.report_cmds",
 )
 
 

@@ -28,6 +28,7 @@ from ledger.verify import (
     impacted_by_list,
     verify_bundle,
     verify_shipment_online,
+    with_enforcement,
 )
 from ledger.verify.report import render
 
@@ -98,7 +99,7 @@ def verify_shipment(
     else:
         ledger = opts.ledger()
         try:
-            verdict = verify_shipment_online(ledger, ref)
+            verdict = with_enforcement(ledger, verify_shipment_online(ledger, ref))
             bundle = build_bundle(ledger, ref) if bundle_path else {}
         finally:
             ledger.store.close()

@@ -8,6 +8,7 @@ driver's placeholder, so a batch of 500 costs about a dozen round trips.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -207,6 +208,26 @@ def delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) ->
     for entry_number, att_id in delta.shipments:
         rows.setdefault("shipment", []).append(
             {"entry_number": entry_number, "attestation": att_id}
+        )
+    for step in getattr(delta, "enforcement", ()):
+        rows.setdefault("enforcement_step", []).append(
+            {
+                "entry_idx": index,
+                "shipment": step.shipment,
+                "attestation": step.attestation,
+                "kind": step.kind,
+                "status": step.status,
+                "step_on": step.on,
+                "basis": step.basis,
+                "detention": step.detention,
+                "due": step.due,
+                "late": int(step.late),
+                "decide_by": step.decide_by,
+            }
+        )
+    for row in getattr(delta, "metrics", ()):
+        rows.setdefault("shipment_metric", []).append(
+            {"entry_idx": index, **dataclasses.asdict(row)}
         )
     for look in getattr(delta, "lookups", ()):
         rows.setdefault("lookup", []).append(

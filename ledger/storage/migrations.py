@@ -9,6 +9,7 @@ read replica is never migrated: it reports a schema behind its primary instead.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,6 +75,35 @@ def _allegations(store: SqlStore) -> None:
     create_tables(store)
 
 
+def _enforcement_steps(store: SqlStore) -> None:
+    """Detentions, admissibility submissions and determinations, by shipment."""
+    model = store.m["enforcement_step"]
+    store.db.create_tables([model], safe=True)
+    store._protect(model._meta.table_name)
+
+
+def _shipment_metrics(store: SqlStore) -> None:
+    """One summary row per shipment for the metrics report, filled for shipments already
+    in the log (new ones get theirs from the append that adds them)."""
+    from ledger.attestation import parse_attestation
+    from ledger.metrics import metric_row
+    from ledger.storage.bulk import insert_rows
+
+    model = store.m["shipment_metric"]
+    store.db.create_tables([model], safe=True)
+    store._protect(model._meta.table_name)
+    after = -1
+    while batch := store.entries_of_type("shipment", after=after, limit=500):
+        rows = []
+        for entry in batch:
+            row = metric_row(
+                entry.attestation_id, entry.issuer, parse_attestation(entry.envelope).body
+            )
+            rows.append({"entry_idx": entry.index, **dataclasses.asdict(row)})
+        insert_rows(store.db, "shipment_metric", rows)
+        after = batch[-1].index
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
@@ -82,6 +112,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "API bearer tokens (hashes only)", _api_tokens),
     Migration(4, "CBP entry filer codes of parties", _party_filer_codes),
     Migration(5, "allegations and their links (confidential)", _allegations),
+    Migration(6, "enforcement steps of shipments (detention to determination)", _enforcement_steps),
+    Migration(7, "summary rows of shipments for the metrics report", _shipment_metrics),
 )
 
 

@@ -114,6 +114,32 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         source = pw.TextField(null=True)
         data = pw.BlobField()
 
+    class EnforcementStep(Base):  # detentions, submissions, determinations by shipment
+        entry_idx = pw.BigIntegerField()
+        shipment = pw.TextField(index=True)
+        attestation = pw.TextField()
+        kind = pw.TextField()
+        status = pw.TextField()
+        step_on = pw.TextField()
+        basis = pw.TextField()
+        detention = pw.TextField()
+        due = pw.TextField(null=True)
+        late = pw.IntegerField(default=0)
+        decide_by = pw.TextField(null=True)
+
+    class ShipmentMetric(Base):  # one summary row per shipment, for the metrics report
+        entry_idx = pw.BigIntegerField()
+        shipment = pw.TextField(unique=True)
+        importer = pw.TextField()
+        entry_date = pw.TextField(index=True)
+        month = pw.TextField()
+        quarter = pw.TextField()
+        fiscal_year = pw.TextField()
+        country = pw.TextField()
+        hs4 = pw.TextField()
+        section = pw.TextField()
+        value_micro = pw.BigIntegerField()
+
     return {
         "schema_migration": SchemaMigration,
         "entry": Entry,
@@ -128,4 +154,6 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         "shipment": Shipment,
         "lookup": Lookup,
         "screening_list": ScreeningList,
+        "enforcement_step": EnforcementStep,
+        "shipment_metric": ShipmentMetric,
     }

@@ -25,8 +25,10 @@ import peewee as pw
 from ledger.encoding import format_timestamp, parse_timestamp
 from ledger.errors import ConfigError, LedgerError, LogChainError, NotFoundError, StorageError
 from ledger.merkle import NodeKey
+from ledger.metrics import DENIED, PENDING, Group
 from ledger.state import (
     AttestationRecord,
+    EnforcementStep,
     FacilityRecord,
     KeyRecord,
     OutputRecord,
@@ -338,6 +340,68 @@ class SqlStore:
         row = s.get_or_none(s.entry_number == entry_number)
         return None if row is None else str(row.attestation)
 
+    def enforcement(self, shipment_id: str) -> tuple[EnforcementStep, ...]:
+        t = self.m["enforcement_step"]
+        rows = t.select().where(t.shipment == shipment_id).order_by(t.entry_idx)
+        return tuple(
+            EnforcementStep(
+                shipment=row.shipment,
+                attestation=row.attestation,
+                kind=row.kind,
+                status=row.status,
+                on=row.step_on,
+                basis=row.basis,
+                detention=row.detention,
+                due=row.due,
+                late=bool(row.late),
+                decide_by=row.decide_by,
+            )
+            for row in rows
+        )
+
+    def enforcement_statuses(self) -> dict[str, str]:
+        """Every detained shipment's current enforcement status (its latest step's)."""
+        rows = self.db.execute_sql(
+            'SELECT s.shipment, s.status FROM "enforcement_step" s JOIN '
+            '(SELECT shipment, MAX(entry_idx) AS last FROM "enforcement_step" GROUP BY shipment) m '
+            "ON s.shipment = m.shipment AND s.entry_idx = m.last"
+        ).fetchall()
+        return {str(shipment): str(status) for shipment, status in rows}
+
+    def metric_groups(
+        self, by: str, date_from: str | None = None, date_to: str | None = None
+    ) -> list[Group]:
+        """The metrics report's groups: one indexed scan of the shipments' summary rows,
+        joined to each shipment's latest enforcement step (never a verification)."""
+        column = _METRIC_COLUMNS[by]  # a fixed expression per dimension, never user text
+        clauses, params = [], []
+        if date_from is not None:
+            clauses.append(f"m.entry_date >= {self.db.param}")
+            params.append(date_from)
+        if date_to is not None:
+            clauses.append(f"m.entry_date <= {self.db.param}")
+            params.append(date_to)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        denied = ", ".join(f"'{s}'" for s in DENIED)
+        pending = ", ".join(f"'{s}'" for s in PENDING)
+        sql = (
+            f"SELECT {column} AS k, COUNT(*), SUM(m.value_micro), "  # noqa: S608
+            "SUM(CASE WHEN st.status IS NULL THEN 0 ELSE 1 END), "
+            "SUM(CASE WHEN st.status = 'released' THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN st.status IN ({denied}) THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN st.status IN ({pending}) THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN st.status IS NULL THEN 0 ELSE m.value_micro END) "
+            'FROM "shipment_metric" m LEFT JOIN ('
+            'SELECT s.shipment, s.status, s.basis FROM "enforcement_step" s JOIN '
+            '(SELECT shipment, MAX(entry_idx) AS last FROM "enforcement_step" GROUP BY shipment) l '
+            "ON s.shipment = l.shipment AND s.entry_idx = l.last) st ON st.shipment = m.shipment "
+            f"{where} GROUP BY {column} ORDER BY {column}"
+        )
+        return [
+            Group(str(k), *(int(v or 0) for v in rest))
+            for k, *rest in self.db.execute_sql(sql, params).fetchall()
+        ]
+
     # -- queries for the HTTP API (additive) -------------------------------------------
 
     def entries_of_type(
@@ -355,6 +419,17 @@ class SqlStore:
         query = e.select().where(clause).order_by(e.idx).limit(max(0, min(limit, MAX_RANGE)))
         return [_entry(row) for row in query]
 
+
+_METRIC_COLUMNS = {
+    "month": "m.month",
+    "quarter": "m.quarter",
+    "fiscal-year": "m.fiscal_year",
+    "country": "m.country",
+    "industry": "m.section",
+    "hs4": "m.hs4",
+    "status": "COALESCE(st.status, 'none')",
+    "legal-basis": "COALESCE(st.basis, 'none')",
+}
 
 _ENTRY_COLUMNS = "idx, attestation_id, type, issuer, integrated_at, leaf, leaf_hash, envelope"
 

@@ -8,11 +8,12 @@ verification reads an evidence bundle and a trust root. Both run the same steps
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ledger import entrynumber
+from ledger import enforcement, entrynumber
 from ledger.errors import NotFoundError, UsageError
 from ledger.log import Ledger
 from ledger.screening import ScreeningList, loaded_lists
@@ -37,6 +38,7 @@ __all__ = [
     "shipment_graph",
     "verify_bundle",
     "verify_shipment_online",
+    "with_enforcement",
 ]
 
 
@@ -98,6 +100,22 @@ def verify_shipment_online(
         lists=_lists(ledger, lists),
     )
     return verdict
+
+
+def with_enforcement(ledger: Ledger, verdict: Verdict, *, now: datetime | None = None) -> Verdict:
+    """The verdict with the shipment's enforcement status in its summary (``enforcement``).
+
+    Informative: what CBP did with a shipment does not change the verdict. It is added
+    by the live reports (the CLI's and the API's) only, and only once a shipment is
+    detained, so that a bundle verified offline still reaches the verdict the ledger
+    reached.
+    """
+    steps = ledger.store.enforcement(verdict.shipment)
+    if not steps:  # never detained: the verdict exactly as a bundle verified offline gives it
+        return verdict
+    status = enforcement.status_json(verdict.shipment, steps, (now or ledger.clock()).date())
+    status.pop("shipment")
+    return dataclasses.replace(verdict, summary={**verdict.summary, "enforcement": status})
 
 
 def build_bundle(ledger: Ledger, ref: str | int, *, now: datetime | None = None) -> dict[str, Any]:

@@ -76,6 +76,14 @@ def render(verdict: Verdict) -> str:
         f"{plural(counts.get('chain', 0), 'chain entry', 'chain entries')}, "
         f"{plural(counts.get('relied_on', 0), 'entry', 'entries')} relied on)"
     )
+    held = summary.get("enforcement")
+    if held and held.get("status", "none") != "none":
+        lines.append(
+            f"Enforcement: {held['status']} under {held['legal_basis']} since "
+            f"{held['detained_on']} (submission due {held['submit_by']}"
+            + (", a submission was late" if held.get("late") else "")
+            + "); informative, not part of the verdict"
+        )
     lines += ["", "Chain, tier by tier:"]
     for tier in summary.get("tiers", []):
         lines += _tier_lines(tier)
