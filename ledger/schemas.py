@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -46,6 +46,11 @@ def _documents() -> dict[str, dict[str, Any]]:
         path.name.removesuffix(".schema.json"): json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(_schema_dir().glob("*.schema.json"))
     }
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    """Every schema document by name (read-only: shared, never to be changed)."""
+    return _documents()
 
 
 @cache
@@ -168,10 +173,12 @@ def _words(error: jsonschema.ValidationError) -> str:
         return dated
     field = _field(error)
     schema: Any = error.schema if isinstance(error.schema, dict) else {}
-    rule, expected = error.validator, error.validator_value
+    rule = error.validator
+    expected: Any = error.validator_value
     described = schema.get("description")
     if rule == "required":
-        missing = [k for k in expected if isinstance(error.instance, dict) and k not in error.instance]
+        given = error.instance if isinstance(error.instance, dict) else {}
+        missing = [k for k in expected if k not in given]
         where = "" if field == "(the value)" else f" in {field}"
         return f"missing required field {', '.join(missing) or expected}{where}"
     if rule == "additionalProperties" and isinstance(error.instance, dict):
