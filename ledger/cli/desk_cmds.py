@@ -12,6 +12,7 @@ import click
 from ledger.canonical import parse_json
 from ledger.cli.bodies import holdings
 from ledger.cli.common import (
+    DEFAULT_HOME,
     Options,
     emit,
     home_options,
@@ -31,9 +32,11 @@ from ledger.errors import (
     SignatureError,
     UsageError,
 )
+from ledger.home import Home
 from ledger.keys import verify_signature
 from ledger.schemas import ATTESTATION_TYPES
 from ledger.templates import example, explain, explain_text
+from ledger.trustroot import TrustRoot
 
 # -- template -------------------------------------------------------------------------
 
@@ -254,3 +257,50 @@ def sign(
         click.echo(text)
         click.echo(f"{payload.get('type')} signed by: " + "; ".join(names), err=True)
     return 0
+
+
+# -- desk init --------------------------------------------------------------------------
+
+
+@cli.group()
+def desk() -> None:
+    """A party's own desk: a folder that holds its keys and the ledger's public trust root."""
+
+
+@desk.command("init")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="LOTCHAIN_HOME",
+    default=DEFAULT_HOME,
+    show_default=True,
+    help="Folder of the desk. Env: LOTCHAIN_HOME.",
+)
+@click.option(
+    "--trust-root",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path, exists=True),
+    help="The ledger's trust root, given out of band (the operator's keys/trust-root.json).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def desk_init(home: Path, trust_root: Path, as_json: bool) -> None:
+    """Set up a desk that talks to a served ledger with --remote: no database, no log key.
+
+    The desk keeps the trust root, against which every receipt and verdict from the
+    server is checked; the party's own keys go beside it (keys generate).
+
+    \b
+    Example:
+      lotchain desk init --trust-root trust-root.json
+      lotchain keys generate --out lotchain-home/keys/me.pem --passphrase-file passphrase
+    """
+    root = TrustRoot.load(trust_root)  # refuses a malformed one before anything is written
+    target = Home(home)
+    if target.config_path.exists():
+        raise UsageError(f"{home} is already a lotchain home")
+    target.keys.mkdir(parents=True, exist_ok=True)
+    target.trust_root_path.write_text(json.dumps(root.to_json(), indent=2) + "\n", encoding="utf-8")
+    target.config_path.write_text(json.dumps({"desk": True}) + "\n", encoding="utf-8")
+    value = {"home": str(home), "trust_root": str(target.trust_root_path), "log": root.log_origin}
+    text = f"desk ready in {home}: trust root of {root.log_origin} in {target.trust_root_path}"
+    click.echo(json.dumps(value) if as_json else text)
