@@ -425,9 +425,7 @@ def test_the_examples_append_to_a_ledger(
     assert "RJK-2024-SC-017" in out
 
 
-def test_party_register_from_flags(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_party_register_from_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = str(tmp_path / "home")
     ok(capsys, "init", "--home", home)
     desk = Desk(tmp_path, "auditor", "auditor pass 1")
@@ -596,3 +594,27 @@ def test_a_certificate_is_revoked_by_its_number(
         *(*auditor.signing(), "--reason", "x"),
     )
     assert code == 2 and "no certificate numbered NO-SUCH-CERT" in err
+
+
+def test_a_desk_holds_the_trust_root_and_nothing_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trust = Path(__file__).parents[1] / "keys" / "demo-trust-root.json"
+    desk = tmp_path / "desk"
+    out = ok(capsys, "desk", "init", "--home", str(desk), "--trust-root", str(trust), "--json")
+    assert json.loads(out)["log"] == "demo.lotchain.example/log"
+    assert json.loads((desk / "keys" / "trust-root.json").read_text()) == json.loads(
+        trust.read_text()
+    )
+    assert sorted(p.name for p in desk.rglob("*") if p.is_file()) == [
+        "config.json",
+        "trust-root.json",
+    ]
+    code, _, err = run(capsys, "desk", "init", "--home", str(desk), "--trust-root", str(trust))
+    assert code == 2 and "already a lotchain home" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": 1}')
+    code, _, err = run(
+        capsys, "desk", "init", "--home", str(tmp_path / "d2"), "--trust-root", str(bad)
+    )
+    assert code != 0 and not (tmp_path / "d2").exists()
