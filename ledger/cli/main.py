@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "ledger.cli.log_cmds",
     "ledger.cli.sign_cmds",
     "ledger.cli.registry_cmds",
+    "ledger.cli.lifecycle_cmds",
     "ledger.cli.desk_cmds",
     "ledger.cli.verify_cmds",
     "ledger.cli.server_cmds",
