@@ -340,3 +340,26 @@ def test_a_desk_holds_the_trust_root_and_nothing_secret(
         capsys, "desk", "init", "--home", str(tmp_path / "d2"), "--trust-root", str(bad)
     )
     assert code != 0 and not (tmp_path / "d2").exists()
+
+
+NEW_COMMANDS = [
+    ("template",),
+    ("lots",),
+    ("sign",),
+    ("desk", "init"),
+    ("keys", "generate"),
+    ("keys", "revoke"),
+    ("keys", "rotate"),
+    ("certificate", "revoke"),
+    ("party", "register"),
+    ("facility", "register"),
+]
+
+
+@pytest.mark.parametrize("command", NEW_COMMANDS, ids=" ".join)
+def test_new_commands_have_an_example_and_json(
+    capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    out = ok(capsys, *command, "--help")
+    assert "Example" in out and f"lotchain {' '.join(command)}" in out
+    assert "--json" in out
