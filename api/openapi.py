@@ -242,6 +242,27 @@ def paths(page_size: int, max_batch: int) -> dict[str, Any]:
                 parameters=[path("party_id", params.PARTY, "The party id.")],
             )
         },
+        "/v1/parties/{party_id}/lots": {
+            "get": op(
+                "getPartyLots",
+                "parties",
+                "What a party holds, lot by lot, with the amount left",
+                {**ok(ref("PartyLots"), "The party's open lots."), **problems(400, 401, 404, 503)},
+                parameters=[path("party_id", params.PARTY, "The party id.")],
+                auth="required",
+                description="Readable by the party itself and by CBP; asked by any other token, "
+                "the same 404 as for a party that does not exist.",
+            )
+        },
+        "/v1/keys/{key_id}": {
+            "get": op(
+                "getKey",
+                "parties",
+                "One admitted key: its party, public key and validity",
+                {**ok(ref("Key"), "The key."), **problems(400, 404, 503)},
+                parameters=[path("key_id", params.KEY, "The key id.")],
+            )
+        },
         "/v1/certificates": {
             "get": op(
                 "listCertificates",

@@ -32,6 +32,7 @@ class Shape:
 
 PRINTABLE = r"[^\x00-\x1f\x7f]+"
 PARTY = Shape(r"party:[a-z0-9][a-z0-9._:-]{1,126}", 133, "a party id")
+KEY = Shape(r"ed25519:[0-9a-f]{64}", 72, "a key id (ed25519:<64 hex>)")
 FACILITY = Shape(r"facility:[a-z0-9][a-z0-9._:-]{1,126}", 136, "a facility id")
 COUNTRY = Shape(r"[A-Z]{2}", 2, "an ISO 3166-1 alpha-2 country code such as CN")
 REGION = Shape(r"[A-Z]{2}-[A-Z0-9]{1,3}", 6, "an ISO 3166-2 code such as CN-XJ")

@@ -7,11 +7,13 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from api import params
-from api.access import state
+from api.access import reader, state
 from api.queries import body_of, sql_store
-from ledger.encoding import format_timestamp
+from ledger.encoding import b64encode, format_timestamp
 from ledger.errors import NotFoundError
+from ledger.lots import MAX_HOLDINGS, holdings_of
 from ledger.state import PartyRecord
+from ledger.storage.lookup import Lookups
 
 bp = Blueprint("parties", __name__)
 
@@ -72,4 +74,39 @@ def get_party(party_id: str) -> dict[str, Any]:
         "index": entry.index,
         "address": body.get("address"),
         "keys": keys,
+    }
+
+
+@bp.get("/v1/parties/<party_id>/lots")
+def party_lots(party_id: str) -> dict[str, Any]:
+    """What a party holds, lot by lot, with the amount left: to the party itself (and CBP).
+
+    Asked by anyone else, the answer is the very 404 of a party that does not exist.
+    """
+    who = reader()  # 401 before anything is looked up
+    params.check(party_id, params.PARTY, "a party")
+    store = state().ledger.store
+    if not (who.is_cbp or who.party == party_id) or store.party(party_id) is None:
+        raise NotFoundError(f"no holdings of {party_id} that this token may read")
+    rows = Lookups(store).holdings(party_id, MAX_HOLDINGS)
+    lots = [h.to_json() for h in holdings_of(rows) if h.left > 0]
+    return {"party": party_id, "lots": lots}
+
+
+@bp.get("/v1/keys/<key_id>")
+def get_key(key_id: str) -> dict[str, Any]:
+    """One admitted key: whose it is, its public key, and since when it is valid or revoked."""
+    params.check(key_id, params.KEY, "a key id")
+    store = state().ledger.store
+    record = store.key(key_id)
+    if record is None:
+        raise NotFoundError(f"key {key_id} is not admitted to the ledger")
+    revoked = store.key_revoked_at(key_id)
+    return {
+        "key_id": record.key_id,
+        "party": record.party,
+        "public_key": b64encode(record.public_key),
+        "valid_from": format_timestamp(record.valid_from),
+        "revoked_at": None if revoked is None else format_timestamp(revoked),
+        "attestation": record.attestation,
     }

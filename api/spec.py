@@ -267,6 +267,35 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
         },
         "Party": obj(party),
         "PartyPage": page_of("Party", "parties"),
+        "PartyLots": obj(
+            {
+                "party": ref("defs.partyId"),
+                "lots": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "ref": ref("defs.outputRef"),
+                            "lot": {"type": "string"},
+                            "material": {"type": "string"},
+                            "amount": {"type": "string"},
+                            "left": {"type": "string"},
+                            "unit": {"type": "string"},
+                            "mass_kg": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                        }
+                    ),
+                },
+            }
+        ),
+        "Key": obj(
+            {
+                "key_id": ref("defs.keyId"),
+                "party": ref("defs.partyId"),
+                "public_key": ref("defs.publicKey"),
+                "valid_from": TIME,
+                "revoked_at": {"anyOf": [TIME, {"type": "null"}]},
+                "attestation": ref("defs.attestationId"),
+            }
+        ),
         "PartyDetail": obj(
             {
                 **party,

@@ -225,6 +225,17 @@ class Client:
         value: dict[str, Any] = self.get_json(f"/v1/parties/{self._quote(party_id)}")
         return value
 
+    def lots(self, party_id: str) -> list[dict[str, Any]]:
+        """The open lots of ``party_id`` (the token's own party, or any for CBP)."""
+        value: dict[str, Any] = self.get_json(f"/v1/parties/{self._quote(party_id)}/lots")
+        lots: list[dict[str, Any]] = value["lots"]
+        return lots
+
+    def key(self, key_id: str) -> dict[str, Any]:
+        """An admitted key: party, public key, valid_from, revoked_at."""
+        value: dict[str, Any] = self.get_json(f"/v1/keys/{self._quote(key_id)}")
+        return value
+
     def certificate(self, ref: str) -> dict[str, Any]:
         value: dict[str, Any] = self.get_json(f"/v1/certificates/{self._quote(ref)}")
         return value

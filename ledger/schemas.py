@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -49,6 +50,11 @@ def _documents() -> dict[str, dict[str, Any]]:
         path.name.removesuffix(".schema.json"): json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(_schema_dir().glob("*.schema.json"))
     }
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    """Every schema document by name (read-only: shared, never to be changed)."""
+    return _documents()
 
 
 @cache
@@ -127,49 +133,149 @@ def _field(error: jsonschema.ValidationError) -> str:
     return out or "(the value)"
 
 
-def _date_problem(
-    errors: list[jsonschema.ValidationError],
-) -> tuple[str, jsonschema.ValidationError] | None:
-    """A plain sentence for the first error on a date or time field, if any."""
+MAX_PROBLEMS = 20  # a body with more problems than this is shown the first twenty
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a value does not match its schema: where (JSON pointer) and what, in words."""
+
+    pointer: str
+    message: str
+
+
+def schema_file(name: str) -> str:
+    """The schema's file as a user finds it in the project: ``schemas/<name>.schema.json``."""
+    return f"schemas/{name}.schema.json"
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    printable = isinstance(value, str) and value.isprintable()
+    text = str(value) if printable else json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _date_words(error: jsonschema.ValidationError) -> str | None:
+    """A plain sentence for an error on a date or time field, or None."""
+    schema: Any = error.schema
+    fmt = schema.get("format") if isinstance(schema, dict) else None
+    if fmt not in _EXPECTED or error.validator not in ("format", "pattern", "type"):
+        return None
+    kind, expected = _EXPECTED[str(fmt)]
+    value: Any = error.instance
+    shaped = isinstance(value, str) and (
+        _DATE_SHAPE.match(value) if fmt == "date" else _RFC3339.match(value)
+    )
+    real = "a real " if shaped else "a "
+    return f"{_field(error)}: {_shown(value)} is not {real}{kind} (expected {expected})"
+
+
+def _words(error: jsonschema.ValidationError) -> str:
+    """What is wrong, as a person says it: never a raw regular expression."""
+    dated = _date_words(error)
+    if dated is not None:
+        return dated
+    field = _field(error)
+    schema: Any = error.schema if isinstance(error.schema, dict) else {}
+    rule = error.validator
+    expected: Any = error.validator_value
+    described = schema.get("description")
+    if rule == "required":
+        given = error.instance if isinstance(error.instance, dict) else {}
+        missing = [k for k in expected if k not in given]
+        where = "" if field == "(the value)" else f" in {field}"
+        return f"missing required field {', '.join(missing) or expected}{where}"
+    if rule == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        where = "" if field == "(the value)" else f" in {field}"
+        return f"unknown field {', '.join(extra)}{where} (allowed: {', '.join(allowed)})"
+    if rule == "enum":
+        return f"{field}: {_shown(error.instance)} is not one of {', '.join(map(str, expected))}"
+    if rule == "const":
+        return f"{field}: must be {json.dumps(expected)}"
+    if rule == "type":
+        return f"{field}: {_shown(error.instance)} is not of type {expected}"
+    if rule in ("pattern", "format", "not"):
+        what = f" ({described})" if described else ""
+        return f"{field}: {_shown(error.instance)} does not have the expected form{what}"
+    if rule == "minLength":
+        return f"{field}: must not be shorter than {expected} characters"
+    if rule == "maxLength":
+        return f"{field}: must not be longer than {expected} characters"
+    if rule == "minItems":
+        return f"{field}: needs at least {expected} item(s)"
+    if rule == "maxItems":
+        return f"{field}: holds more than the {expected} items allowed"
+    if rule == "uniqueItems":
+        return f"{field}: holds the same item twice"
+    if rule in ("minimum", "maximum"):
+        bound = "at least" if rule == "minimum" else "at most"
+        return f"{field}: must be {bound} {expected}"
+    if rule in ("oneOf", "anyOf") and error.context:
+        inner = jsonschema.exceptions.best_match(error.context)
+        return _words(inner)
+    message = error.message[:200]
+    if "^" in message or "[" in message:
+        message = "does not match what the schema allows"
+    return f"{field}: {message}"
+
+
+_OBJECT_RULES = frozenset({"required", "additionalProperties"})
+#: When one value breaks several rules, the one that says most comes first (and alone).
+_PRIORITY = {"format": 0, "enum": 0, "const": 0, "type": 0, "pattern": 1, "not": 1, "oneOf": 1}
+
+
+def problems(name: str, instance: Any, *, cap: int = MAX_PROBLEMS) -> list[Problem]:
+    """Every reason ``instance`` does not match schema ``name`` (up to ``cap``), by pointer.
+
+    One problem per value (the most telling rule it breaks), plus what is missing from or
+    unknown to each object.
+    """
+    errors = sorted(
+        validator(name).iter_errors(instance),
+        key=lambda e: (list(map(str, e.path)), _PRIORITY.get(str(e.validator), 2)),
+    )
+    out: list[Problem] = []
+    valued: set[str] = set()
     for error in errors:
-        schema: Any = error.schema
-        fmt = schema.get("format") if isinstance(schema, dict) else None
-        if fmt not in _EXPECTED:
-            continue
-        kind, expected = _EXPECTED[str(fmt)]
-        value: Any = error.instance
-        printable = isinstance(value, str) and value.isprintable()
-        shown = str(value) if printable else json.dumps(value, ensure_ascii=True)
-        shaped = isinstance(value, str) and (
-            _DATE_SHAPE.match(value) if fmt == "date" else _RFC3339.match(value)
-        )
-        real = "a real " if shaped else "a "
-        return f"{_field(error)}: {shown[:40]} is not {real}{kind} (expected {expected})", error
-    return None
+        pointer = _path(error)
+        if error.validator not in _OBJECT_RULES:
+            if pointer in valued:
+                continue
+            valued.add(pointer)
+        item = Problem(pointer, _words(error))
+        if item not in out:
+            out.append(item)
+        if len(out) == cap:
+            break
+    return out
 
 
 def validate(name: str, instance: Any, *, what: str | None = None) -> None:
-    """Raise :class:`SchemaError` naming the first offending field, or return None.
+    """Raise :class:`SchemaError` naming every offending field (up to a cap), or return None.
 
     The compiled validator decides; the reference implementation (jsonschema) only
-    words the error, and it must agree that there is one.
+    words the errors, and it must agree that there is one.
     """
     if name not in _documents():
         raise SchemaError(f"no schema named {name!r}")
     if _fast(name).is_valid(instance):
         return
-    errors = sorted(validator(name).iter_errors(instance), key=lambda e: e.path)
-    if not errors:
-        raise SchemaError(f"{what or name} does not match schema {name}", schema=name)
+    found = problems(name, instance)
     label = what or name
-    dated = _date_problem(errors)
-    if dated is not None:
-        sentence, error = dated
-        raise SchemaError(f"{sentence}, in the {label}", schema=name, pointer=_path(error))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        raise SchemaError(
-            f"{label} does not match schema {name}: at {_path(best)}: {best.message[:300]}",
-            schema=name,
-            pointer=_path(best),
-        )
+    if not found:
+        raise SchemaError(f"{label} does not match schema {name}", schema=name)
+    if len(found) == 1:
+        summary = f"{label} does not match {schema_file(name)}: at {found[0].pointer}: "
+        summary += found[0].message
+    else:
+        count = f"the first {MAX_PROBLEMS}" if len(found) == MAX_PROBLEMS else str(len(found))
+        summary = f"{label} does not match {schema_file(name)} ({count} problems):"
+        summary += "".join(f"\n  at {p.pointer}: {p.message}" for p in found)
+    raise SchemaError(
+        summary,
+        schema=name,
+        pointer=found[0].pointer,
+        problems=[{"pointer": p.pointer, "message": p.message} for p in found],
+    )

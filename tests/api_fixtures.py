@@ -106,6 +106,7 @@ def build_world(root: Path, db: str | None = None) -> World:
     _certificates(w)
     _cotton(w)
     _rival(w)
+    w.ids["gin_key"] = s.signers["party:gin"].key_id
     tokens = TokenStore(ledger.store)
     for pid in PARTIES:
         w.tokens[pid] = tokens.issue(pid, now=T0, label="tests").token

@@ -126,6 +126,14 @@ ROWS: list[tuple[str, str, dict[str, str], dict[str | None, int]]] = [
     ("leaves", "/v1/log/leaves", {"?start": "0", "?end": "100"}, EVERYONE),
     ("party directory", "/v1/parties", {}, EVERYONE),
     ("a party", "/v1/parties/{party_id}", {"party_id": "party:acme"}, EVERYONE),
+    ("the gin's lots", "/v1/parties/{party_id}/lots", {"party_id": "party:gin"}, only("party:gin")),
+    (
+        "lots of no party",
+        "/v1/parties/{party_id}/lots",
+        {"party_id": "party:nobody"},
+        {c: 401 if c is None else 404 for c in CALLERS},
+    ),
+    ("a key", "/v1/keys/{key_id}", {"key_id": "@gin_key"}, EVERYONE),
     ("certificates", "/v1/certificates", {}, EVERYONE),
     ("a certificate", "/v1/certificates/{ref}", {"ref": "FLA-KSH-2025"}, EVERYONE),
     ("health", "/healthz", {}, EVERYONE),
@@ -264,3 +272,48 @@ def test_a_new_shipment_extends_its_importers_reads(tmp_path: Path) -> None:
     assert client.get(url, headers=acme).status_code == 200
     problem(client.get(url, headers=world.auth("party:globex")), 404, "NOT_FOUND")
     world.ledger.store.close()
+
+
+def test_another_partys_lots_read_as_a_party_that_does_not_exist(world: World) -> None:
+    client = world.client()
+    gin = world.auth("party:gin")
+    theirs = problem(client.get("/v1/parties/party:farm/lots", headers=gin), 404, "NOT_FOUND")
+    nobody = problem(client.get("/v1/parties/party:nobody/lots", headers=gin), 404, "NOT_FOUND")
+    for body in (theirs, nobody):
+        body.pop("instance")
+    assert theirs["detail"].replace("party:farm", "X") == nobody["detail"].replace(
+        "party:nobody", "X"
+    )
+    assert {**theirs, "detail": ""} == {**nobody, "detail": ""}
+
+
+def test_a_party_reads_its_open_lots(tmp_path: Path) -> None:
+    world = build_world(tmp_path)
+    client = create_app(ledger=world.ledger).test_client()
+    farm = world.auth("party:farm")
+    assert client.get("/v1/parties/party:farm/lots", headers=farm).get_json()["lots"] == []
+    lot = [output("SC-9", "seed cotton", "5201.00", "750")]
+    origin = world.scenario.origin(
+        "party:farm", "facility:farm", "seed cotton", "5201.00", lot, "2025-02-01", T0
+    )
+    lots = client.get("/v1/parties/party:farm/lots", headers=farm).get_json()["lots"]
+    assert lots == [
+        {
+            "ref": origin.attestation + "#0",
+            "lot": "SC-9",
+            "material": "seed cotton",
+            "amount": "750",
+            "left": "750",
+            "unit": "kg",
+            "mass_kg": None,
+        }
+    ]
+    world.ledger.store.close()
+
+
+def test_a_key_names_its_party(world: World) -> None:
+    key_id = world.ids["gin_key"]
+    found = world.client().get(f"/v1/keys/{key_id}").get_json()
+    assert found["party"] == "party:gin" and found["revoked_at"] is None
+    problem(world.client().get("/v1/keys/ed25519:" + "0" * 64), 404, "NOT_FOUND")
+    problem(world.client().get("/v1/keys/nonsense"), 400, "MALFORMED")

@@ -108,6 +108,8 @@ def _real_cases(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
         ("/v1/shipments/{ref}/graph", "GET", {"path_parameters": ship}),
         ("/v1/parties", "GET", {"query": {"role": "supplier", "limit": 2}}),
         ("/v1/parties/{party_id}", "GET", {"path_parameters": {"party_id": "party:gin"}}),
+        ("/v1/parties/{party_id}/lots", "GET", {"path_parameters": {"party_id": "party:gin"}}),
+        ("/v1/keys/{key_id}", "GET", {"path_parameters": {"key_id": ids["gin_key"]}}),
         ("/v1/certificates", "GET", {"query": {"status": "revoked"}}),
         ("/v1/certificates/{ref}", "GET", {"path_parameters": {"ref": "FLA-KSH-2025"}}),
         ("/v1/impact", "GET", {"query": {"region": "CN-XJ"}}),

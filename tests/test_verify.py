@@ -492,3 +492,22 @@ def test_verification_sees_the_log_as_of_its_checkpoint(world: World) -> None:
     CottonChain(world).build()
     later = world.verify(now=world.clock.now + timedelta(days=400))
     assert later.status == "pass"
+
+
+def test_the_report_says_who_signed_each_step(world: World) -> None:
+    from ledger.verify.report import render
+    from verify_fixtures import COTTON_SITES
+
+    CottonChain(world).build()
+    verdict = world.verify()
+    tiers = verdict.to_json()["summary"]["tiers"]
+    gin, spinner = COTTON_SITES["gin"], COTTON_SITES["spinner"]
+    sale = next(t for t in tiers if t["type"] == "transfer" and t["party"] == gin[0])
+    assert [(s["party"], s["legal_name"]) for s in sale["signed_by"]] == [
+        (gin[0], gin[1]),
+        (spinner[0], spinner[1]),
+    ]
+    assert all(s["key_id"].startswith("ed25519:") for s in sale["signed_by"])
+    assert all(t["signed_by"] for t in tiers)
+    text = render(verdict)
+    assert f"signed by: {gin[1]} ({gin[0]}); {spinner[1]} ({spinner[0]})" in text

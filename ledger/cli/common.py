@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import socket
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -101,16 +102,66 @@ def remote_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def get_passphrase(prompt: str, *, confirm: bool = False) -> bytes:
-    """``LOTCHAIN_PASSPHRASE`` when set (scripts, CI), else a prompt on the terminal."""
+PASSPHRASE_FILE_ENV = "LOTCHAIN_PASSPHRASE_FILE"  # noqa: S105 (a variable name)
+MAX_PASSPHRASE_FILE_BYTES = 4096
+
+
+def read_passphrase_file(path: Path) -> bytes:
+    """A passphrase kept in a file (one line; the final newline is not part of it).
+
+    The file is a secret like the key it opens: refused when group or others may read it.
+    """
+    try:
+        mode = path.stat().st_mode
+        with path.open("rb") as f:
+            data = f.read(MAX_PASSPHRASE_FILE_BYTES + 1)
+    except OSError as e:
+        raise UsageError(f"cannot read the passphrase file {path}: {e.strerror}") from e
+    if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise UsageError(
+            f"the passphrase file {path} is readable by group or others "
+            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
+        )
+    if len(data) > MAX_PASSPHRASE_FILE_BYTES:
+        raise UsageError(
+            f"the passphrase file {path} is larger than {MAX_PASSPHRASE_FILE_BYTES} bytes"
+        )
+    value = data.removesuffix(b"\n").removesuffix(b"\r")
+    if not value:
+        raise UsageError(f"the passphrase file {path} is empty")
+    return value
+
+
+def get_passphrase(prompt: str, *, confirm: bool = False, file: Path | None = None) -> bytes:
+    """The passphrase of one key, from the first of: ``file`` (``--passphrase-file``),
+    ``LOTCHAIN_PASSPHRASE_FILE``, ``LOTCHAIN_PASSPHRASE`` (scripts, CI), a prompt on the
+    terminal that names the key (``prompt``)."""
+    if file is not None:
+        return read_passphrase_file(file)
+    from_env = os.environ.get(PASSPHRASE_FILE_ENV)
+    if from_env:
+        return read_passphrase_file(Path(from_env))
     value = os.environ.get("LOTCHAIN_PASSPHRASE")
     if value is None:
         if not sys.stdin.isatty():
             raise UsageError(
-                "a passphrase is needed: set LOTCHAIN_PASSPHRASE or run from a terminal"
+                "a passphrase is needed: give --passphrase-file, set LOTCHAIN_PASSPHRASE_FILE "
+                "or LOTCHAIN_PASSPHRASE, or run from a terminal"
             )
         value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return value.encode("utf-8")
+
+
+def passphrase_file_option(func: F) -> F:
+    """``--passphrase-file``: where the passphrase of the command's own key is kept."""
+    return click.option(
+        "--passphrase-file",
+        "passphrase_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="File holding the passphrase of --key (one line, mode 0600). "
+        f"Env: {PASSPHRASE_FILE_ENV}; else LOTCHAIN_PASSPHRASE; else a prompt.",
+    )(func)
 
 
 def check_passphrase(passphrase: bytes) -> None:

@@ -21,6 +21,9 @@ from ledger.errors import InternalError, LedgerError, StorageError, UsageError
 COMMAND_MODULES = (
     "ledger.cli.log_cmds",
     "ledger.cli.sign_cmds",
+    "ledger.cli.registry_cmds",
+    "ledger.cli.lifecycle_cmds",
+    "ledger.cli.desk_cmds",
     "ledger.cli.verify_cmds",
     "ledger.cli.server_cmds",
     "ledger.cli.demo_cmds",

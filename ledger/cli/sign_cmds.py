@@ -12,27 +12,27 @@ import click
 from ledger.admission import LOG_SIGNED_TYPES
 from ledger.attestation import attestation_id, make_attestation
 from ledger.canonical import parse_json
+from ledger.cli.bodies import add_documents, holdings
 from ledger.cli.common import (
     Options,
     get_passphrase,
     home_options,
+    passphrase_file_option,
     read_input,
     remote_options,
 )
 from ledger.cli.main import cli
 from ledger.dsse import Envelope, parse_envelope
-from ledger.encoding import b64encode, format_timestamp
+from ledger.encoding import b64encode
 from ledger.errors import LedgerError, MalformedError, UsageError
-from ledger.home import DEFAULT_REGISTRAR
 from ledger.keys import (
     Signer,
-    key_id,
     load_private_key,
-    load_public_key,
     save_private_key,
     save_public_key,
 )
 from ledger.log import verify_receipt
+from ledger.lots import has_lot_labels, resolve_lot_labels
 from ledger.schemas import ATTESTATION_TYPES
 
 
@@ -54,9 +54,17 @@ def keys() -> None:
     help="Where to write the encrypted private key; the public key goes to OUT.pub.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def keys_generate(out: Path, as_json: bool) -> None:
-    """Generate a key pair: OUT (encrypted, 0600) and OUT.pub (SPKI PEM); print its key id."""
-    passphrase = get_passphrase("Passphrase for the new key", confirm=True)
+@passphrase_file_option
+def keys_generate(out: Path, as_json: bool, passphrase_file: Path | None) -> None:
+    """Generate a key pair: OUT (encrypted, 0600) and OUT.pub (SPKI PEM); print its key id.
+
+    \b
+    Example:
+      lotchain keys generate --out desk/keys/gin.pem --passphrase-file desk/passphrase
+    """
+    passphrase = get_passphrase(
+        f"Passphrase for the new key {out}", confirm=True, file=passphrase_file
+    )
     signer = Signer.generate()
     save_private_key(out, signer, passphrase)
     pub_path = out.with_name(out.name + ".pub")
@@ -76,14 +84,15 @@ def keys_generate(out: Path, as_json: bool) -> None:
         )
 
 
-def _load_signer(path: Path) -> Signer:
-    return load_private_key(path, get_passphrase(f"Passphrase of {path}"))
+def load_signer(path: Path, passphrase_file: Path | None = None) -> Signer:
+    """A private key opened with its own passphrase (file, environment or a prompt)."""
+    return load_private_key(path, get_passphrase(f"Passphrase of {path}", file=passphrase_file))
 
 
 # -- signing and submitting ------------------------------------------------------------
 
 
-def _submit(opts: Options, envelopes: list[Envelope]) -> list[dict[str, Any]]:
+def submit_envelopes(opts: Options, envelopes: list[Envelope]) -> list[dict[str, Any]]:
     """Append envelopes locally (needs the log key) or through --remote."""
     if opts.remote:
         from ledger.client import Client
@@ -123,16 +132,51 @@ def _checked_receipts(
     return answers
 
 
-def _print_receipts(opts: Options, receipts: list[dict[str, Any]]) -> int:
+def _outputs(envelope: Envelope, attestation: str) -> list[dict[str, Any]]:
+    """The output references and lot labels an envelope creates (empty for most types)."""
+    try:
+        body = parse_json(envelope.payload).get("body", {})
+    except LedgerError:
+        return []
+    outputs = body.get("outputs") if isinstance(body, dict) else None
+    if not isinstance(outputs, list):
+        return []
+    out = []
+    for i, item in enumerate(outputs):
+        quantity = item.get("quantity", {}) if isinstance(item, dict) else {}
+        out.append(
+            {
+                "ref": f"{attestation}#{i}",
+                "lot": item.get("lot") if isinstance(item, dict) else None,
+                "amount": quantity.get("amount"),
+                "unit": quantity.get("unit"),
+            }
+        )
+    return out
+
+
+def print_receipts(
+    opts: Options, receipts: list[dict[str, Any]], envelopes: list[Envelope]
+) -> int:
+    """Each receipt (or refusal), with the output references and lot labels it created."""
     failed = sum(1 for r in receipts if "error" in r)
+    shown: list[dict[str, Any]] = []
+    for receipt, envelope in zip(receipts, envelopes, strict=True):
+        if "error" in receipt:
+            shown.append(receipt)
+            continue
+        outputs = _outputs(envelope, str(receipt["attestation"]))
+        shown.append({**receipt, "outputs": outputs} if outputs else receipt)
     if opts.json:
-        click.echo(json.dumps(receipts[0] if len(receipts) == 1 else receipts))
+        click.echo(json.dumps(shown[0] if len(shown) == 1 else shown))
     else:
-        for r in receipts:
+        for r in shown:
             if "error" in r:
                 click.echo(f"refused [{r['error']['code']}]: {r['error']['message']}")
-            else:
-                click.echo(f"appended {r['attestation']} at index {r['index']}")
+                continue
+            click.echo(f"appended {r['attestation']} at index {r['index']}")
+            for o in r.get("outputs", []):
+                click.echo(f"  output {o['ref']}  lot {o['lot']}  {o['amount']} {o['unit']}")
     return 2 if failed else 0
 
 
@@ -153,7 +197,7 @@ def submit(opts: Options, files: tuple[str, ...]) -> int:
         envelopes.extend(parse_envelope(item) for item in items)
     if not envelopes:
         raise UsageError("no envelope to submit: the files hold empty lists")
-    return _print_receipts(opts, _submit(opts, envelopes))
+    return print_receipts(opts, submit_envelopes(opts, envelopes), envelopes)
 
 
 @cli.command()
@@ -183,8 +227,18 @@ def submit(opts: Options, files: tuple[str, ...]) -> int:
     "cosign_keys",
     multiple=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Another party's key to co-sign with (e.g. the buyer of a transfer).",
+    help="Another party's key to co-sign with here (or let them add theirs on their own "
+    "machine: lotchain sign ENVELOPE --key K).",
 )
+@click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    metavar="KIND[:NUMBER]=FILE",
+    help="Hash FILE into the body's documents (an audit: evidence=FILE into evidence_sha256); "
+    "repeatable. E.g. invoice:SG/EXP/117=invoice.pdf",
+)
+@passphrase_file_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -204,18 +258,31 @@ def attest(
     key_file: Path,
     body_file: str,
     cosign_keys: tuple[Path, ...],
+    documents: tuple[str, ...],
+    passphrase_file: Path | None,
     out: Path | None,
     do_submit: bool,
 ) -> int:
     """Sign an attestation of TYPE from a JSON body; optionally submit it.
 
     TYPE is one of the attestation types of the ledger; the body is validated against
-    schemas/TYPE.schema.json before signing.
+    schemas/TYPE.schema.json before signing (every problem reported at once). Start from
+    `lotchain template TYPE`. An input may name a lot by its label, {"lot": "LABEL",
+    "amount": "..."}: it is resolved against what the issuer holds (the local ledger, or
+    --remote) to its <attestation id>#<n> reference, which is what is signed.
+
+    \b
+    Example:
+      lotchain attest transfer --issuer party:shree-ginning --key gin.pem \\
+        --body transfer.json --document invoice:SG/117=invoice.pdf --out transfer.env.json
     """
     body = parse_json(read_input(body_file))
     if not isinstance(body, dict):
         raise UsageError("the body must be a JSON object")
-    signers = [_load_signer(key_file), *(_load_signer(k) for k in cosign_keys)]
+    body = add_documents(type_, body, documents)
+    if has_lot_labels(body):
+        body = resolve_lot_labels(body, issuer, holdings(opts, issuer))
+    signers = [load_signer(key_file, passphrase_file), *(load_signer(k) for k in cosign_keys)]
     att = make_attestation(type_, issuer, body, signers, now=_now())
     text = json.dumps(att.envelope.to_json(), indent=2)
     if out is not None:
@@ -223,93 +290,7 @@ def attest(
     elif not do_submit:
         click.echo(text)
     if do_submit:
-        return _print_receipts(opts, _submit(opts, [att.envelope]))
+        return print_receipts(opts, submit_envelopes(opts, [att.envelope]), [att.envelope])
     if out is not None:
         click.echo(f"signed {att.id} -> {out}", err=True)
     return 0
-
-
-@cli.group()
-def party() -> None:
-    """Admit parties (as a registrar)."""
-
-
-@party.command("register")
-@home_options
-@remote_options
-@click.option("--party", "party_id", required=True, help="New party id, e.g. party:acme-apparel.")
-@click.option("--name", "legal_name", required=True, help="Legal name.")
-@click.option("--country", required=True, help="ISO 3166-1 alpha-2 country code.")
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    required=True,
-    type=click.Choice(["registrar", "supplier", "auditor", "importer", "cbp"]),
-    help="A role (repeat for several).",
-)
-@click.option(
-    "--public-key",
-    "public_keys",
-    multiple=True,
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="The party's public key file (SPKI PEM, from keys generate); repeatable.",
-)
-@click.option("--alias", "aliases", multiple=True, help="Another name the party trades as.")
-@click.option(
-    "--filer-code",
-    "filer_codes",
-    multiple=True,
-    help="A CBP entry filer code the party files entries under, e.g. AAP (repeatable); "
-    "an importer's shipment entry numbers must begin with one of them.",
-)
-@click.option(
-    "--registrar", default=None, help="Registrar party id (default: the home's first registrar)."
-)
-@click.option(
-    "--registrar-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Registrar private key (default: HOME/keys/registrar.pem).",
-)
-def party_register(
-    opts: Options,
-    party_id: str,
-    legal_name: str,
-    country: str,
-    roles: tuple[str, ...],
-    public_keys: tuple[Path, ...],
-    aliases: tuple[str, ...],
-    filer_codes: tuple[str, ...],
-    registrar: str | None,
-    registrar_key: Path | None,
-) -> int:
-    """Admit a party with its roles and keys: a party attestation signed by a registrar."""
-    home = opts.install
-    registrar = registrar or str(home.config().get("registrar", DEFAULT_REGISTRAR))
-    signer = _load_signer(registrar_key or home.registrar_key_path)
-    now = _now()
-    keys_json = []
-    for path in public_keys:
-        public = load_public_key(path)
-        keys_json.append(
-            {
-                "key_id": key_id(public),
-                "public_key": b64encode(public),
-                "valid_from": format_timestamp(now),
-            }
-        )
-    body: dict[str, Any] = {
-        "party_id": party_id,
-        "legal_name": legal_name,
-        "country": country,
-        "roles": list(roles),
-        "keys": keys_json,
-    }
-    if aliases:
-        body["aliases"] = list(aliases)
-    if filer_codes:
-        body["filer_codes"] = list(dict.fromkeys(code.strip().upper() for code in filer_codes))
-    att = make_attestation("party", registrar, body, [signer], now=now)
-    return _print_receipts(opts, _submit(opts, [att.envelope]))

@@ -14,12 +14,14 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import peewee as pw
 
 from ledger.encoding import format_timestamp, parse_timestamp
-from ledger.errors import ConfigError, StorageError
+from ledger.errors import ConfigError, StorageError, TooLargeError
+from ledger.state import OutputRecord
 from ledger.storage.base import Store
 
 CHUNK = 500
@@ -115,6 +117,42 @@ class Lookups:
         clause = f.operator == operator if operator is not None else f.region.in_(list(regions))
         query = f.select(f.facility_id).where(clause).distinct()
         return _ids("listing facilities", query)
+
+    def holdings(self, party: str, limit: int) -> list[tuple[OutputRecord, Decimal]]:
+        """Every output ``party`` holds or held, with the amount consumed from it so far.
+
+        Refuses more than ``limit`` outputs (a bound on one answer), as StorageError.
+        """
+        o, s = self.m["output"], self.m["spend"]
+
+        def read() -> list[tuple[OutputRecord, Decimal]]:
+            query = o.select().where(o.holder == party).order_by(o.attestation, o.position)
+            rows = list(query.limit(limit + 1).iterator())
+            if len(rows) > limit:
+                raise TooLargeError(f"{party} holds more than {limit} outputs")
+            spent: dict[str, Decimal] = {}
+            for chunk in _chunks(r.ref for r in rows):
+                for ref, amount in s.select(s.ref, s.amount).where(s.ref.in_(chunk)).tuples():
+                    spent[str(ref)] = spent.get(str(ref), Decimal(0)) + Decimal(amount)
+            return [
+                (
+                    OutputRecord(
+                        ref=r.ref,
+                        attestation=r.attestation,
+                        position=r.position,
+                        holder=r.holder,
+                        amount=Decimal(r.amount),
+                        unit=r.unit,
+                        mass_kg=None if r.mass_kg is None else Decimal(r.mass_kg),
+                        material=r.material,
+                        lot=r.lot,
+                    ),
+                    spent.get(r.ref, Decimal(0)),
+                )
+                for r in rows
+            ]
+
+        return _guard("listing holdings", read)
 
     def refs_with_lot(self, lot: str) -> list[str]:
         o = self.m["output"]

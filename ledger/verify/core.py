@@ -104,6 +104,22 @@ def _outputs(node: Node) -> list[dict[str, Any]]:
     ]
 
 
+def signed_by(v: Verifier, node: Node) -> list[dict[str, Any]]:
+    """Who signed an entry, signature by signature: key id, party and its legal name then."""
+    out: list[dict[str, Any]] = []
+    for sig in node.att.envelope.signatures if node.att else ():
+        key = v.key_at(sig.keyid, node.index)
+        party = v.party_at(key.party, node.index) if key is not None else None
+        out.append(
+            {
+                "key_id": sig.keyid,
+                "party": key.party if key is not None else None,
+                "legal_name": party.body["legal_name"] if party is not None else None,
+            }
+        )
+    return out
+
+
 def tier_row(v: Verifier, node: Node, certificates: list[dict[str, Any]]) -> dict[str, Any]:
     """One step of the chain as a report shows it."""
     row: dict[str, Any] = {
@@ -131,6 +147,7 @@ def tier_row(v: Verifier, node: Node, certificates: list[dict[str, Any]]) -> dic
         outputs=_outputs(node),
         inputs=[{"ref": i["ref"], "amount": i["amount"]} for i in body.get("inputs", [])],
         certificates=certificates,
+        signed_by=signed_by(v, node),
     )
     if node.type == "transfer":
         row["to"] = body["to"]

@@ -43,6 +43,12 @@ def _tier_lines(tier: dict[str, Any]) -> list[str]:
     if tier.get("event"):
         head += f"  {tier['event']}"
     lines = [head, f"            {tier['attestation']} (log index {tier['index']})"]
+    if tier.get("signed_by"):
+        names = [
+            f"{s.get('legal_name') or 'unknown'} ({s.get('party') or s['key_id']})"
+            for s in tier["signed_by"]
+        ]
+        lines.append(f"            signed by: {'; '.join(names)}")
     if tier.get("outputs"):
         lines.append(f"            out: {_lots(tier['outputs'])}")
     if tier.get("documents"):
