@@ -20,7 +20,7 @@ from ledger import enforcement
 from ledger.attestation import make_attestation
 from ledger.cli.common import Options, home_options, remote_options
 from ledger.cli.main import cli
-from ledger.cli.sign_cmds import _load_signer, _print_receipts, _submit
+from ledger.cli.sign_cmds import load_signer, print_receipts, submit_envelopes
 from ledger.errors import NotFoundError, TooLargeError, UsageError
 from ledger.keys import Signer
 
@@ -88,7 +88,7 @@ def _sign_and_emit(
     elif not do_submit:
         click.echo(text)
     if do_submit:
-        return _print_receipts(opts, _submit(opts, [att.envelope]))
+        return print_receipts(opts, submit_envelopes(opts, [att.envelope]), [att.envelope])
     return 0
 
 
@@ -206,7 +206,7 @@ def detain(
             err=True,
         )
     return _sign_and_emit(
-        opts, "detention", issuer, detention, _load_signer(key_file), out, do_submit
+        opts, "detention", issuer, detention, load_signer(key_file), out, do_submit
     )
 
 
@@ -280,7 +280,7 @@ def admissibility_submit(
     if statement:
         body["statement"] = statement
     return _sign_and_emit(
-        opts, "admissibility", issuer, body, _load_signer(key_file), out, do_submit
+        opts, "admissibility", issuer, body, load_signer(key_file), out, do_submit
     )
 
 
@@ -334,7 +334,7 @@ def determine(
     if rested:
         body["rested_on"] = rested
     return _sign_and_emit(
-        opts, "determination", issuer, body, _load_signer(key_file), out, do_submit
+        opts, "determination", issuer, body, load_signer(key_file), out, do_submit
     )
 
 

@@ -261,9 +261,9 @@ def _submit_all(
 ) -> list[dict[str, Any]]:
     """Append every attestation or none: judged as one batch first, locally."""
     if opts.remote:
-        from ledger.cli.sign_cmds import _submit
+        from ledger.cli.sign_cmds import submit_envelopes
 
-        receipts = _submit(opts, [a.envelope for a in signed])
+        receipts = submit_envelopes(opts, [a.envelope for a in signed])
         refused = [r for r in receipts if "error" in r]
         if refused:
             raise UsageError(
