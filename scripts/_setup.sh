@@ -31,7 +31,7 @@ esac
 export PATH="$ROOT/.venv/bin:$PATH"
 # The console's browser tests drive Debian's chromium through its chromium-driver: install
 # them when missing, only as root with apt-get (elsewhere those tests skip, saying why).
-if [ "${LOTCHAIN_EXTRAS:-test}" = test ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+if [ "$extras" = test ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "setup: installing chromium and chromium-driver with apt-get" >&2
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
