@@ -52,12 +52,23 @@ def _api_tokens(store: SqlStore) -> None:
     create_tables(store)
 
 
+def _list_kinds(store: SqlStore) -> None:
+    """Screening list versions gain a kind: ``entity`` (entity lists) or ``wro``
+    (Withhold Release Orders and Findings); existing versions are entity lists."""
+    columns = {c.name for c in store.db.get_columns("screening_list")}
+    if "kind" not in columns:  # a database created by this lotchain has it already
+        store.db.execute_sql(
+            "ALTER TABLE \"screening_list\" ADD COLUMN kind TEXT NOT NULL DEFAULT 'entity'"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
     ),
     Migration(2, "index entries by integration time", _entry_time_index),
     Migration(3, "API bearer tokens (hashes only)", _api_tokens),
+    Migration(4, "screening list kinds (entity lists, WRO/Findings lists)", _list_kinds),
 )
 
 

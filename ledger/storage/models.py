@@ -112,6 +112,7 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         loaded_at = pw.TextField()
         source = pw.TextField(null=True)
         data = pw.BlobField()
+        kind = pw.TextField(default="entity")  # entity | wro (migration 4)
 
     return {
         "schema_migration": SchemaMigration,
