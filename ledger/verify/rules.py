@@ -18,8 +18,9 @@ from typing import Any
 
 from ledger.canonical import parse_json
 from ledger.errors import ConfigError, LedgerError
+from ledger.verify.order_rules import OrderRules, parse_order_rules
 
-RULE_FILES = ("yields", "regions", "certificates", "units")
+RULE_FILES = ("yields", "regions", "certificates", "units", "orders", "screening")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -54,6 +55,7 @@ class Rules:
     generic_scopes: frozenset[str]
     failing_audit_results: frozenset[str]
     to_kg: dict[str, Decimal]
+    orders: OrderRules  # steps 16 and 18: list age, derived goods, modifications, places
 
     def yield_rule(self, process: str) -> YieldRule:
         """The rule of ``process``; an unknown process gets mass conservation (1.0)."""
@@ -152,6 +154,7 @@ def parse_rules(files: dict[str, bytes]) -> Rules:
             unit: _decimal(v, f"units.{unit}")
             for unit, v in _object(data["units"].get("to_kg"), "to_kg").items()
         },
+        orders=parse_order_rules(data["orders"], data["screening"]),
     )
 
 

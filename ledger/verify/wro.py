@@ -1,0 +1,419 @@
+"""Steps 16 (SCREENING_MISSING) and 18 (WRO, FINDING): orders under 19 U.S.C. 1307.
+
+Admissibility is decided at importation, so an order is judged on the shipment's entry
+(arrival) date: in force from its ``issued_on``, until a revocation or a lift recorded
+for it (``ledger/rules/orders.json``), whenever the goods were made.
+
+An order's **subject goods** are lots of the chain under its HS prefixes (any lot when it
+has none) that were made or sold by its producer (legal name or alias, normalised as on
+the entity list; for a vessel order also the vessel's name, IMO number or operator), or
+that were produced in its region (an origin or processing step there) or have their
+raw-material origin in its country. The order reaches the shipment when the subject
+goods do: through trade, and through processing that keeps them under the order's HS
+prefixes; for an order that follows derived goods (rules data: Hoshine, XPCC, the
+Xinjiang region-wide order, ...) through any processing, anywhere.
+
+A Finding governs the goods it shares with a WRO: only the FINDING is reported then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from ledger.encoding import format_timestamp, parse_date
+from ledger.errors import LedgerError
+from ledger.orders import Order, OrderList
+from ledger.screening import ScreeningList, name_key
+from ledger.verify.engine import Node, Verifier, event_time
+from ledger.verify.order_rules import Modification
+from ledger.verify.verdict import Finding
+
+MAKERS = ("origin", "transformation")
+KIND_WORDS = {"entity": "entity list", "wro": "WRO/Findings list"}
+
+
+# -- step 16: lists applied and current ---------------------------------------------------
+
+
+def check_lists_current(v: Verifier) -> None:
+    """Step 16: an entity list and a WRO/Findings list were applied, neither too old.
+
+    Age is the time from the newest applied version's ``loaded_at`` to the verification
+    time ``v.now`` (online and offline alike: a bundle's lists are frozen, so a bundle
+    re-verified long after it was made says its lists are stale).
+    """
+    limit = v.rules.orders.max_list_age_days
+    kinds: tuple[tuple[str, Sequence[ScreeningList | OrderList]], ...] = (
+        ("entity", v.lists),
+        ("wro", v.order_lists),
+    )
+    for kind, applied in kinds:
+        what = KIND_WORDS[kind]
+        if not applied:
+            v.findings.append(
+                Finding.of(
+                    "SCREENING_MISSING",
+                    None,
+                    f"no {what} was applied ({v.rules.orders.required_kinds.get(kind, kind)}); "
+                    f"load one with `lotchain screening load FILE --kind {kind}`",
+                )
+            )
+            continue
+        newest = max(applied, key=lambda x: x.loaded_at)
+        age = v.now - newest.loaded_at
+        if age > timedelta(days=limit):
+            v.findings.append(
+                Finding.of(
+                    "SCREENING_MISSING",
+                    None,
+                    f"the newest {what} applied, {newest.name} (sha256 {newest.sha256[:16]}...), "
+                    f"was loaded {format_timestamp(newest.loaded_at)}, {age.days} days before "
+                    f"the verification time {format_timestamp(v.now)}; the limit is {limit} "
+                    f"days: load the current list",
+                )
+            )
+
+
+# -- step 18: orders ------------------------------------------------------------------------
+
+
+@dataclass
+class Subject:
+    """A lot of the chain that an order names, and why."""
+
+    node: Node
+    position: int
+    why: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.node.id}#{self.position}"
+
+
+@dataclass
+class Caught:
+    order: Order
+    subjects: list[Subject] = field(default_factory=list)
+    note: str = ""
+
+
+class _Chain:
+    """The chain as the order rules read it: who made each lot, where, and what follows."""
+
+    def __init__(self, v: Verifier) -> None:
+        self.v = v
+        self.consumers: dict[str, list[Node]] = {}
+        for node in v.chain.values():
+            for item in node.body.get("inputs", []):
+                self.consumers.setdefault(str(item["ref"]), []).append(node)
+        self._names: dict[tuple[str, str], list[str]] = {}
+
+    def names(self, kind: str, subject: str) -> list[str]:
+        """Every name and alias ``subject`` (a party or facility) was declared with."""
+        if (kind, subject) not in self._names:
+            key = "legal_name" if kind == "party" else "name"
+            names: list[str] = []
+            for version in self.v.related_nodes(kind, subject):
+                if version.type == kind:
+                    names += [version.body[key], *version.body.get("aliases", [])]
+            self._names[kind, subject] = list(dict.fromkeys(names))
+        return self._names[kind, subject]
+
+    def facilities(self, facility: str) -> list[Node]:
+        return [n for n in self.v.related_nodes("facility", facility) if n.type == "facility"]
+
+    def makers(self, node: Node) -> list[tuple[str, str]]:
+        """``(what, name)`` of everyone who made (or, for a transfer, sold) ``node``'s lots."""
+        out: list[tuple[str, str]] = []
+        body = node.body
+        if node.type == "transfer":
+            return [(f"seller {body['from']}", n) for n in self.names("party", body["from"])]
+        if node.att is not None:
+            out += [(f"party {node.att.issuer}", n) for n in self.names("party", node.att.issuer)]
+        site = body.get("facility")
+        if site:
+            out += [(f"facility {site}", n) for n in self.names("facility", site)]
+            operators = {f.body["operator"] for f in self.facilities(site)}
+            for operator in sorted(operators - {node.att.issuer if node.att else ""}):
+                what = f"operator {operator} of {site}"
+                out += [(what, n) for n in self.names("party", operator)]
+            for version in self.facilities(site):
+                vessel = version.body.get("vessel") or {}
+                if vessel.get("name"):
+                    out.append((f"vessel of {site}", str(vessel["name"])))
+        return out
+
+    def vessel_imos(self, node: Node) -> set[str]:
+        site = node.body.get("facility")
+        if not site:
+            return set()
+        return {
+            str(f.body["vessel"]["imo"])
+            for f in self.facilities(site)
+            if (f.body.get("vessel") or {}).get("imo")
+        }
+
+    def places(self, node: Node) -> tuple[set[str], set[str]]:
+        """Regions and countries ``node``'s facility ever declared (any version)."""
+        site = node.body.get("facility")
+        regions: set[str] = set()
+        countries: set[str] = set()
+        for version in self.facilities(site) if site else []:
+            countries.add(version.body["country"])
+            if version.body.get("region"):
+                regions.add(version.body["region"])
+            address_region = (version.body.get("address") or {}).get("region")
+            if isinstance(address_region, str) and address_region:
+                regions.add(address_region)
+        return regions, countries
+
+    def reaches_shipment(self, ref: str, order: Order, derived: bool) -> bool:
+        """Whether the lot ``ref`` flows into the shipment as goods the order still names."""
+        stack, seen = [ref], {ref}
+        while stack:
+            for consumer in self.consumers.get(stack.pop(), []):
+                if consumer.type == "shipment":
+                    return True
+                for position, out in enumerate(consumer.body.get("outputs", [])):
+                    hs = str(out["material"]["hs_code"])
+                    if consumer.type == "transformation" and not (derived or order.covers_hs(hs)):
+                        continue  # processed into goods the order does not name
+                    nxt = f"{consumer.id}#{position}"
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+        return False
+
+
+def _match(order: Order, makers: list[tuple[str, str]]) -> str | None:
+    keys = {name_key(n): n for n in order.names}
+    main = order.names[0] if order.names else ""
+    for what, name in makers:
+        listed = keys.get(name_key(name))
+        if listed is not None:
+            alias = "" if listed == main else f" (an alias of {main!r})"
+            return f"{what} {name!r} matches the listed name {listed!r}{alias}"
+    return None
+
+
+def _region_reason(v: Verifier, order: Order, c: _Chain, node: Node) -> str | None:
+    regions, countries = c.places(node)
+    site = node.body.get("facility")
+    if order.region:
+        wanted = set(v.rules.same_region(order.region))
+        hit = sorted(regions & wanted)
+        return f"facility {site} declares region {hit[0]}" if hit else None
+    mapped = v.rules.orders.places.get(order.id)
+    if mapped:
+        hit = sorted(regions & set(mapped))
+        if hit:
+            return f"facility {site} declares region {hit[0]}"
+        if order.country in countries and not regions:
+            return (
+                f"facility {site} in {order.country} declares no region, so the order's place "
+                f"({', '.join(mapped)}) cannot be ruled out"
+            )
+        return None
+    if order.country in countries:
+        return (
+            f"facility {site} is in {order.country}; the order names a place there that has "
+            "no ISO 3166-2 code, so it cannot be ruled out"
+        )
+    return None
+
+
+def subjects_of(v: Verifier, order: Order, c: _Chain) -> list[Subject]:
+    """The chain's lots that ``order`` names (before its dates are judged)."""
+    out: list[Subject] = []
+    for node in sorted(v.chain.values(), key=lambda n: (-v.tiers[n.id], n.index)):
+        if node.att is None or node.type not in ("origin", "transformation", "transfer"):
+            continue
+        why: str | None = None
+        if order.scope in ("entity", "vessel"):
+            why = _match(order, c.makers(node))
+            if why is None and order.imo_numbers & c.vessel_imos(node):
+                why = f"vessel of {node.body.get('facility')} has IMO number listed by the order"
+        elif order.scope == "region" and node.type in MAKERS:
+            why = _region_reason(v, order, c, node)
+        elif order.scope == "country" and node.type == "origin":
+            countries = c.places(node)[1]
+            if order.country in countries:
+                site = node.body["facility"]
+                why = f"raw material originates at facility {site} in {order.country}"
+        if why is None:
+            continue
+        for position, lot in enumerate(node.body.get("outputs", [])):
+            if order.covers_hs(str(lot["material"]["hs_code"])):
+                out.append(Subject(node, position, why))
+    return out
+
+
+def _produced(node: Node) -> date | None:
+    when = event_time(node)
+    return when.at.date() if when else None
+
+
+def _chain_party_keys(v: Verifier, c: _Chain) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for node in v.chain.values():
+        body = node.body
+        parties = [node.att.issuer] if node.att else []
+        parties += [body[k] for k in ("from", "to", "exporter", "manufacturer") if k in body]
+        for party in dict.fromkeys(parties):
+            for name in c.names("party", party):
+                keys.setdefault(name_key(name), name)
+    return keys
+
+
+def in_force(
+    v: Verifier, order: Order, entry: date, produced: date | None, party_keys: dict[str, str]
+) -> tuple[bool, str]:
+    """Whether ``order`` applies to goods entered on ``entry``; and what to say of its terms."""
+    if entry < order.issued_on:
+        return False, ""
+    mods: tuple[Modification, ...] = v.rules.orders.modifications.get(order.id, ())
+    if order.status == "active":
+        return True, ""
+    notes: list[str] = []
+    if order.revoked_on is not None and entry >= order.revoked_on:
+        keyed = next((m for m in mods if m.effect == "lift" and m.produced_after), None)
+        after = keyed.produced_after if keyed is not None else None
+        if after is not None and (produced is None or produced <= after):
+            return True, (
+                f"revoked {order.revoked_on} only for goods produced after "
+                f"{after}; these were produced "
+                f"{produced.isoformat() if produced else 'on no known date'}"
+            )
+        return False, ""
+    if not mods:
+        if order.modified_on is not None and entry >= order.modified_on:
+            notes.append(
+                f"modified {order.modified_on}, but the terms are not recorded in "
+                "ledger/rules/orders.json, so it is treated as still in force"
+            )
+        return True, "; ".join(notes)
+    for mod in mods:
+        on = mod.on or order.modified_on or order.revoked_on
+        if on is None or entry < on:
+            continue
+        matched = [party_keys[name_key(p)] for p in mod.parties if name_key(p) in party_keys]
+        if mod.effect == "carve-out" and mod.parties and not matched:
+            continue
+        if mod.effect == "lift" and mod.produced_after is not None:
+            if produced is not None and produced > mod.produced_after:
+                return False, ""
+            notes.append(
+                f"lifted {on} only for goods produced after {mod.produced_after}; these were "
+                f"produced {produced.isoformat() if produced else 'on no known date'}"
+            )
+            continue
+        if mod.condition:
+            who = f" for {', '.join(matched)}" if matched else ""
+            notes.append(
+                f"{mod.effect} from {on}{who} only for {mod.condition}, which the ledger "
+                "cannot check, so the order is treated as still in force"
+            )
+            continue
+        return False, ""
+    return True, "; ".join(notes)
+
+
+def _dates(order: Order) -> str:
+    parts = [f"issued {order.issued_on}"]
+    if order.modified_on:
+        parts.append(f"modified {order.modified_on}")
+    if order.revoked_on:
+        parts.append(f"revoked {order.revoked_on}")
+    return ", ".join(parts)
+
+
+def _who(v: Verifier, node: Node) -> str:
+    """The party that made or sold a lot, by legal name, and the date of that event."""
+    party = node.body["from"] if node.type == "transfer" else node.att.issuer if node.att else "?"
+    declared = v.party_at(party, node.index)
+    name = f"{declared.body['legal_name']} ({party})" if declared else party
+    when = event_time(node)
+    return f"{name}, {node.type} of {when.label() if when else 'no known date'}"
+
+
+def _message(v: Verifier, caught: Caught, entry: date, also: Iterable[str]) -> str:
+    order, first = caught.order, caught.subjects[0]
+    lot = first.node.body["outputs"][first.position]
+    made = "sold" if first.node.type == "transfer" else "made"
+    prefixes = ", ".join(order.hs_prefixes) or "any"
+    merchandise = order.merchandise or "the named merchandise"
+    if len(merchandise) > 200:
+        merchandise = merchandise[:197] + "..."
+    text = (
+        f"{order.action} {order.id} ({_dates(order)}; in force on the entry date "
+        f"{entry.isoformat()}) covers lot {lot['lot']!r} ({lot['material']['name']}, "
+        f"HS {lot['material']['hs_code']}) {made} by {_who(v, first.node)}: {first.why}. "
+        f"The order covers {merchandise!r} (HS {prefixes})"
+    )
+    if order.id in v.rules.orders.derived_goods:
+        text += " and goods derived from it wherever made"
+    others = len({s.ref for s in caught.subjects}) - 1
+    if others > 0:
+        text += f"; {others} more lot(s) of the chain fall under it"
+    if caught.note:
+        text += f"; {caught.note}"
+    superseded = list(also)
+    if superseded:
+        text += f"; the same goods are under {', '.join(superseded)}, which this Finding governs"
+    return text
+
+
+def check_orders(v: Verifier) -> None:
+    """Step 18 (WRO, FINDING): no merchandise of the chain under an order in force at entry."""
+    shipment = next((n for n in v.chain.values() if n.type == "shipment"), None)
+    if shipment is None or not v.order_lists:
+        return
+    try:
+        entry = parse_date(shipment.body["arrival_date"]).date()
+    except LedgerError:
+        return  # not a real date: the schema step reports it
+    orders: dict[str, Order] = {}
+    for order_list in v.order_lists:
+        for order in order_list.orders:
+            orders.setdefault(order.id, order)
+    c = _Chain(v)
+    party_keys: dict[str, str] | None = None
+    caught: list[Caught] = []
+    for order in orders.values():
+        if entry < order.issued_on:
+            continue  # not yet issued when the goods entered
+        derived = order.id in v.rules.orders.derived_goods
+        found = Caught(order)
+        notes: list[str] = []
+        for subject in subjects_of(v, order, c):
+            if not c.reaches_shipment(subject.ref, order, derived):
+                continue
+            if party_keys is None:
+                party_keys = _chain_party_keys(v, c)
+            applies, note = in_force(v, order, entry, _produced(subject.node), party_keys)
+            if applies:
+                found.subjects.append(subject)
+                if note and note not in notes:
+                    notes.append(note)
+        if found.subjects:
+            found.note = "; ".join(notes)
+            caught.append(found)
+    findings = [c_ for c_ in caught if c_.order.action == "Finding"]
+    finding_refs = {s.ref for f in findings for s in f.subjects}
+    for item in caught:
+        refs = {s.ref for s in item.subjects}
+        if item.order.action == "WRO" and refs & finding_refs:
+            continue  # a Finding governs the same goods
+        also = (
+            [
+                w.order.id
+                for w in caught
+                if w.order.action == "WRO" and {s.ref for s in w.subjects} & refs
+            ]
+            if item.order.action == "Finding"
+            else []
+        )
+        code = "FINDING" if item.order.action == "Finding" else "WRO"
+        item.subjects[0].node.flag(code, _message(v, item, entry, also))
