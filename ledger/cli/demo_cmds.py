@@ -13,10 +13,11 @@ import click
 
 from ledger.cli.common import Options, get_passphrase, home_options
 from ledger.cli.main import cli
-from ledger.demo import SCREENING_EXCERPT, build_demo
+from ledger.demo import SCREENING_EXCERPT, WRO_EXCERPT, build_demo
 from ledger.errors import ConfigError, UsageError
 from ledger.home import init_home
 from ledger.keys import load_private_key
+from ledger.lists import record_version
 from ledger.scenario import Scenario
 from ledger.screening import record_list
 from ledger.tokens import TokenStore
@@ -25,6 +26,8 @@ from ledger.verify import verify_shipment_online
 SHARED_LIST = (
     Path(__file__).resolve().parents[2].parent / "shared" / "data" / "uflpa-entity-list.csv"
 )
+#: The WRO/Findings list vendored with the project (U.S. Government data, see data/).
+WRO_LIST = Path(__file__).resolve().parents[2] / "data" / "wro-findings.csv"
 
 
 def _screening_list(path: Path | None) -> tuple[bytes, str]:
@@ -35,6 +38,13 @@ def _screening_list(path: Path | None) -> tuple[bytes, str]:
     if path is not None:
         raise UsageError(f"no screening list at {path}")
     return SCREENING_EXCERPT.encode(), "uflpa-entity-list-excerpt.csv"
+
+
+def _wro_list() -> tuple[bytes, str]:
+    """CBP's WRO/Findings list: the project's data/ copy, else the demo's excerpt."""
+    if WRO_LIST.is_file():
+        return WRO_LIST.read_bytes(), WRO_LIST.name
+    return WRO_EXCERPT.encode(), "wro-findings-excerpt.csv"
 
 
 def _fresh(home: Path) -> None:
@@ -61,6 +71,10 @@ def build(home: Path, passphrase: bytes, screening: Path | None) -> dict[str, An
         listed, _ = record_list(
             ledger.store, data, name="uflpa-entity-list", source=source, now=now
         )
+        wro_data, wro_source = _wro_list()
+        orders, _ = record_version(
+            ledger.store, wro_data, kind="wro", name="wro-findings", source=wro_source, now=now
+        )
         for shipment in demo.shipments:
             verdict = verify_shipment_online(ledger, shipment["id"])
             shipment["status"] = verdict.status
@@ -76,6 +90,11 @@ def build(home: Path, passphrase: bytes, screening: Path | None) -> dict[str, An
                 "name": listed.name,
                 "sha256": listed.sha256,
                 "listings": len(listed.listings),
+            },
+            "wro_list": {
+                "name": orders.name,
+                "sha256": orders.sha256,
+                "orders": orders.summary()["listings"],
             },
             "shipments": demo.shipments,
             "refused_at_append": demo.refused,
