@@ -100,6 +100,16 @@ def test_listed_producers_garments_are_caught_by_alias_on_both_backends(both: Wo
     assert "entry date 2025-04-20" in message and "issued 2020-08-11" in message
 
 
+def test_a_listed_manufacturer_declared_on_the_entry_is_caught(world: World) -> None:
+    tiers = cotton(knitter=("Saigon Knit Co., Ltd.", "VN", "VN-SG"),
+                   garment=("Saigon Garment Co., Ltd.", "VN", "VN-SG"))
+    maker = ("party:yuexi", "Yuexi Hero Vast Garment Co., Ltd.", "CN")
+    build(world, tiers, manufacturer=maker)
+    (message,) = exactly(world, "WRO")
+    assert "entry HBR-2500001-3 line 1" in message and "HS 6109.10" in message
+    assert "manufacturer party:yuexi on the entry" in message
+
+
 def test_the_same_producers_other_merchandise_is_not_covered(world: World) -> None:
     # Tangshan Sanyou's order names soda ash, chlorides, caustic soda and viscose: not yarn
     build(world, cotton(spinner=("Tangshan Sanyou Group Co., Ltd.", "CN", "CN-HE")))

@@ -98,6 +98,7 @@ def build(
     start: str = "2025-03-01",
     arrival: str | None = None,
     entry_number: str = "HBR-2500001-3",
+    manufacturer: tuple[str, str, str] | None = None,
 ) -> str:
     """Append the chain and its shipment; returns the shipment id (``w.ids`` names each step)."""
     s = w.s
@@ -105,6 +106,8 @@ def build(
     now = w.at(first - timedelta(days=1))
     s.party(IMPORTER, "Harbor Imports Inc.", "US", ["importer"], now)
     s.party(AUDITOR, "Bureau Social Audit SA", "CH", ["auditor"], now)
+    if manufacturer:  # the manufacturer declared on the entry, if not the last tier
+        s.party(manufacturer[0], manufacturer[1], manufacturer[2], ["supplier"], now)
     for tier in tiers:
         party, facility = f"party:{tier.key}", f"facility:{tier.key}"
         s.party(party, tier.legal, tier.country, ["supplier"], now, aliases=list(tier.aliases))
@@ -158,7 +161,8 @@ def build(
     landed = day(arrival) if arrival else when + timedelta(days=14)
     now = w.at(max(landed, when + timedelta(hours=1)))
     return w.log("shipment", s.shipment(
-        IMPORTER, entry_number, [(moved + "#0", previous.amount)], holder, holder,
+        IMPORTER, entry_number, [(moved + "#0", previous.amount)], holder,
+        manufacturer[0] if manufacturer else holder,
         previous.country, landed.date().isoformat(), now, hts_code=previous.hs,
         description=previous.material))
 

@@ -31,6 +31,7 @@ from ledger.verify.order_rules import Modification
 from ledger.verify.verdict import Finding
 
 MAKERS = ("origin", "transformation")
+SHIPMENT_LINE = "#line"
 KIND_WORDS = {"entity": "entity list", "wro": "WRO/Findings list"}
 
 
@@ -89,7 +90,18 @@ class Subject:
 
     @property
     def ref(self) -> str:
+        if self.node.type == "shipment":
+            return f"{self.node.id}{SHIPMENT_LINE}{self.position}"
         return f"{self.node.id}#{self.position}"
+
+    def goods(self) -> tuple[str, str, str]:
+        """``(label, what, HS code)`` of the subject goods: a lot, or an entry line."""
+        if self.node.type == "shipment":
+            line = self.node.body["hts_lines"][self.position]
+            entry = self.node.body["entry_number"]
+            return f"entry {entry} line {self.position + 1}", line["description"], line["hts_code"]
+        lot = self.node.body["outputs"][self.position]
+        return f"lot {lot['lot']!r}", lot["material"]["name"], lot["material"]["hs_code"]
 
 
 @dataclass
@@ -109,6 +121,8 @@ class _Chain:
             for item in node.body.get("inputs", []):
                 self.consumers.setdefault(str(item["ref"]), []).append(node)
         self._names: dict[tuple[str, str], list[str]] = {}
+        self._makers: dict[str, list[tuple[str, str]]] = {}
+        self._places: dict[str, tuple[set[str], set[str]]] = {}
 
     def names(self, kind: str, subject: str) -> list[str]:
         """Every name and alias ``subject`` (a party or facility) was declared with."""
@@ -125,11 +139,20 @@ class _Chain:
         return [n for n in self.v.related_nodes("facility", facility) if n.type == "facility"]
 
     def makers(self, node: Node) -> list[tuple[str, str]]:
-        """``(what, name)`` of everyone who made (or, for a transfer, sold) ``node``'s lots."""
+        """``(what, name)`` of everyone who made (or, for a transfer, sold) ``node``'s lots;
+        for the shipment, its declared manufacturer (as on the entry)."""
+        if node.id not in self._makers:
+            self._makers[node.id] = self._find_makers(node)
+        return self._makers[node.id]
+
+    def _find_makers(self, node: Node) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         body = node.body
         if node.type == "transfer":
             return [(f"seller {body['from']}", n) for n in self.names("party", body["from"])]
+        if node.type == "shipment":
+            maker = body["manufacturer"]
+            return [(f"manufacturer {maker} on the entry", n) for n in self.names("party", maker)]
         if node.att is not None:
             out += [(f"party {node.att.issuer}", n) for n in self.names("party", node.att.issuer)]
         site = body.get("facility")
@@ -157,6 +180,11 @@ class _Chain:
 
     def places(self, node: Node) -> tuple[set[str], set[str]]:
         """Regions and countries ``node``'s facility ever declared (any version)."""
+        if node.id not in self._places:
+            self._places[node.id] = self._find_places(node)
+        return self._places[node.id]
+
+    def _find_places(self, node: Node) -> tuple[set[str], set[str]]:
         site = node.body.get("facility")
         regions: set[str] = set()
         countries: set[str] = set()
@@ -171,6 +199,8 @@ class _Chain:
 
     def reaches_shipment(self, ref: str, order: Order, derived: bool) -> bool:
         """Whether the lot ``ref`` flows into the shipment as goods the order still names."""
+        if SHIPMENT_LINE in ref:
+            return True  # the imported goods themselves
         stack, seen = [ref], {ref}
         while stack:
             for consumer in self.consumers.get(stack.pop(), []):
@@ -228,7 +258,11 @@ def subjects_of(v: Verifier, order: Order, c: _Chain) -> list[Subject]:
     """The chain's lots that ``order`` names (before its dates are judged)."""
     out: list[Subject] = []
     for node in sorted(v.chain.values(), key=lambda n: (-v.tiers[n.id], n.index)):
-        if node.att is None or node.type not in ("origin", "transformation", "transfer"):
+        if node.att is None:
+            continue
+        if node.type == "shipment":
+            if order.scope in ("entity", "vessel"):
+                out += _entry_lines(order, node, _match(order, c.makers(node)))
             continue
         why: str | None = None
         if order.scope in ("entity", "vessel"):
@@ -248,6 +282,17 @@ def subjects_of(v: Verifier, order: Order, c: _Chain) -> list[Subject]:
             if order.covers_hs(str(lot["material"]["hs_code"])):
                 out.append(Subject(node, position, why))
     return out
+
+
+def _entry_lines(order: Order, shipment: Node, why: str | None) -> list[Subject]:
+    """The entry's lines under the order's prefixes, when its manufacturer is the producer."""
+    if why is None:
+        return []
+    return [
+        Subject(shipment, i, why)
+        for i, line in enumerate(shipment.body["hts_lines"])
+        if order.covers_hs(str(line["hts_code"]))
+    ]
 
 
 def _produced(node: Node) -> date | None:
@@ -331,7 +376,16 @@ def _dates(order: Order) -> str:
 
 def _who(v: Verifier, node: Node) -> str:
     """The party that made or sold a lot, by legal name, and the date of that event."""
-    party = node.body["from"] if node.type == "transfer" else node.att.issuer if node.att else "?"
+    body = node.body
+    party = (
+        body["from"]
+        if node.type == "transfer"
+        else body["manufacturer"]
+        if node.type == "shipment"
+        else node.att.issuer
+        if node.att
+        else "?"
+    )
     declared = v.party_at(party, node.index)
     name = f"{declared.body['legal_name']} ({party})" if declared else party
     when = event_time(node)
@@ -340,16 +394,16 @@ def _who(v: Verifier, node: Node) -> str:
 
 def _message(v: Verifier, caught: Caught, entry: date, also: Iterable[str]) -> str:
     order, first = caught.order, caught.subjects[0]
-    lot = first.node.body["outputs"][first.position]
-    made = "sold" if first.node.type == "transfer" else "made"
+    label, what, hs = first.goods()
+    made = {"transfer": "sold", "shipment": "entered"}.get(first.node.type, "made")
     prefixes = ", ".join(order.hs_prefixes) or "any"
     merchandise = order.merchandise or "the named merchandise"
     if len(merchandise) > 200:
         merchandise = merchandise[:197] + "..."
     text = (
         f"{order.action} {order.id} ({_dates(order)}; in force on the entry date "
-        f"{entry.isoformat()}) covers lot {lot['lot']!r} ({lot['material']['name']}, "
-        f"HS {lot['material']['hs_code']}) {made} by {_who(v, first.node)}: {first.why}. "
+        f"{entry.isoformat()}) covers {label} ({what}, HS {hs}) {made} by "
+        f"{_who(v, first.node)}: {first.why}. "
         f"The order covers {merchandise!r} (HS {prefixes})"
     )
     if order.id in v.rules.orders.derived_goods:
