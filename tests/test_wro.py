@@ -116,6 +116,27 @@ def test_the_same_producers_other_merchandise_is_not_covered(world: World) -> No
     clean(world)
 
 
+@pytest.mark.parametrize(("country", "region", "caught"),
+                         [("TW", "TW-TXG", True), ("VN", "VN-57", False)])
+def test_an_order_on_goods_made_in_one_country_spares_the_producers_plants_elsewhere(
+    world: World, country: str, region: str, caught: bool
+) -> None:
+    frames = [
+        Tier("mine", "Weipa Bauxite Pty Ltd", "AU", "AU-QLD", "mining", "bauxite", "2606.00",
+             "20000"),
+        Tier("smelter", "Gladstone Aluminium Pty Ltd", "AU", "AU-QLD", "smelting",
+             "aluminium ingots", "7601.10", "5000"),
+        Tier("giant", "Giant Manufacturing Co. Ltd.", country, region, "processing",
+             "aluminium bicycle frames", "8714.91", "4000"),
+    ]
+    build(world, frames, start="2025-10-01")
+    if caught:
+        (message,) = exactly(world, "WRO")
+        assert "wro-2025-09-24-giant" in message and "HS 8714.91" in message
+    else:
+        clean(world)
+
+
 def test_an_order_for_all_products_covers_any_merchandise(world: World) -> None:
     build(world, cotton(spinner=(
         "Lop County No. 4 Vocational Skills Education and Training Center", "CN", "CN-GS")))
@@ -327,10 +348,14 @@ def test_a_lift_keyed_to_production_date_keeps_older_goods_covered(world: World)
 # -- offline equals online, lists shown ------------------------------------------------------
 
 
-def test_offline_bundle_reaches_the_same_wro_and_finding_verdicts(world: World) -> None:
+@pytest.mark.parametrize("code", ["FINDING", "WRO"])
+def test_offline_bundle_reaches_the_same_wro_and_finding_verdicts(world: World, code: str) -> None:
     from ledger.verify import build_bundle, verify_bundle
 
-    build(world, tuna({"name": "Da Wang"}), entry_number="HBR-2500001-3")
+    if code == "FINDING":
+        build(world, tuna({"name": "Da Wang"}))
+    else:
+        build(world, solar(("Hoshine Silicon (Jia Xing) Industry Co., Ltd.", "CN", "CN-ZJ")))
     online = verdict_of(world)
     bundle = build_bundle(world.ledger, world.ids["shipment"], now=world.clock.now)
     kinds = {item.get("kind") for item in bundle["screening_lists"]}
@@ -340,7 +365,7 @@ def test_offline_bundle_reaches_the_same_wro_and_finding_verdicts(world: World) 
     offline = verify_bundle(
         json.dumps(bundle).encode(), world.ledger.trust, now=world.clock.now
     )
-    assert online.codes() == offline.codes() == {"FINDING"}
+    assert online.codes() == offline.codes() == {code}
     assert [f.to_json() for f in online.findings] == [f.to_json() for f in offline.findings]
 
 

@@ -33,6 +33,7 @@ class Modification:
 @dataclass(frozen=True)
 class OrderRules:
     derived_goods: dict[str, str]  # order id -> the words that make it follow derived goods
+    made_in_country: dict[str, str]  # order id -> the words limiting it to its country
     modifications: dict[str, tuple[Modification, ...]]
     places: dict[str, tuple[str, ...]]  # order id -> ISO 3166-2 subdivisions
     max_list_age_days: int
@@ -90,6 +91,10 @@ def parse_order_rules(orders: dict[str, Any], screening: dict[str, Any]) -> Orde
         str(k): _text(_obj(v, f"derived_goods.{k}").get("words"), f"derived_goods.{k}.words")
         for k, v in _obj(orders.get("derived_goods", {}), "derived_goods").items()
     }
+    made_in = {
+        str(k): _text(v, f"made_in_country.{k}")
+        for k, v in _obj(orders.get("made_in_country", {}), "made_in_country").items()
+    }
     modifications: dict[str, tuple[Modification, ...]] = {}
     for oid, raw in _obj(orders.get("modifications", {}), "modifications").items():
         if not isinstance(raw, list):
@@ -110,4 +115,4 @@ def parse_order_rules(orders: dict[str, Any], screening: dict[str, Any]) -> Orde
         str(k): _text(v, f"required_kinds.{k}")
         for k, v in _obj(screening.get("required_kinds", {}), "required_kinds").items()
     }
-    return OrderRules(derived, modifications, places, age, kinds)
+    return OrderRules(derived, made_in, modifications, places, age, kinds)

@@ -197,6 +197,25 @@ class _Chain:
                 regions.add(address_region)
         return regions, countries
 
+    def made_in(self, node: Node) -> set[str]:
+        """Countries where ``node``'s goods were made: its facility's, or for a transfer,
+        those of the steps that made what it sells (back through further transfers)."""
+        seen: set[str] = set()
+        stack, countries = [node], set()
+        while stack:
+            current = stack.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            if current.type in MAKERS:
+                countries |= self.places(current)[1]
+                continue
+            for item in current.body.get("inputs", []):
+                producer = self.v.chain.get(str(item["ref"]).split("#", 1)[0])
+                if producer is not None:
+                    stack.append(producer)
+        return countries
+
     def reaches_shipment(self, ref: str, order: Order, derived: bool) -> bool:
         """Whether the lot ``ref`` flows into the shipment as goods the order still names."""
         if SHIPMENT_LINE in ref:
@@ -260,11 +279,15 @@ def subjects_of(v: Verifier, order: Order, c: _Chain) -> list[Subject]:
     for node in sorted(v.chain.values(), key=lambda n: (-v.tiers[n.id], n.index)):
         if node.att is None:
             continue
+        local = order.id in v.rules.orders.made_in_country
         if node.type == "shipment":
-            if order.scope in ("entity", "vessel"):
+            elsewhere = local and node.body["country_of_origin"] != order.country
+            if order.scope in ("entity", "vessel") and not elsewhere:
                 out += _entry_lines(order, node, _match(order, c.makers(node)))
             continue
         why: str | None = None
+        if local and order.country not in c.made_in(node):
+            continue  # made at a plant in another country: not named by the order
         if order.scope in ("entity", "vessel"):
             why = _match(order, c.makers(node))
             if why is None and order.imo_numbers & c.vessel_imos(node):
