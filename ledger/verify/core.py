@@ -17,11 +17,12 @@ from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
 from ledger.verify.compliance import check_compliance
 from ledger.verify.engine import Node, Verifier, event_time
+from ledger.verify.list_age import check_lists_current
 from ledger.verify.material import check_material
 from ledger.verify.rules import Rules
 from ledger.verify.source import BundleSource, ChainSource
 from ledger.verify.verdict import STEPS, Finding, Verdict, status_of
-from ledger.verify.wro import check_lists_current, check_orders
+from ledger.verify.wro import check_orders
 
 
 def run(

@@ -1,4 +1,4 @@
-"""Steps 16 (SCREENING_MISSING) and 18 (WRO, FINDING): orders under 19 U.S.C. 1307.
+"""Step 18 (WRO, FINDING): Withhold Release Orders and Findings under 19 U.S.C. 1307.
 
 Admissibility is decided at importation, so an order is judged on the shipment's entry
 (arrival) date: in force from its ``issued_on``, until a revocation or a lift recorded
@@ -18,63 +18,19 @@ A Finding governs the goods it shares with a WRO: only the FINDING is reported t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
-from ledger.encoding import format_timestamp, parse_date
+from ledger.encoding import parse_date
 from ledger.errors import LedgerError
-from ledger.orders import Order, OrderList
-from ledger.screening import ScreeningList, name_key
+from ledger.orders import Order
+from ledger.screening import name_key
 from ledger.verify.engine import Node, Verifier, event_time
 from ledger.verify.order_rules import Modification
-from ledger.verify.verdict import Finding
 
 MAKERS = ("origin", "transformation")
 SHIPMENT_LINE = "#line"
-KIND_WORDS = {"entity": "entity list", "wro": "WRO/Findings list"}
-
-
-# -- step 16: lists applied and current ---------------------------------------------------
-
-
-def check_lists_current(v: Verifier) -> None:
-    """Step 16: an entity list and a WRO/Findings list were applied, neither too old.
-
-    Age is the time from the newest applied version's ``loaded_at`` to the verification
-    time ``v.now`` (online and offline alike: a bundle's lists are frozen, so a bundle
-    re-verified long after it was made says its lists are stale).
-    """
-    limit = v.rules.orders.max_list_age_days
-    kinds: tuple[tuple[str, Sequence[ScreeningList | OrderList]], ...] = (
-        ("entity", v.lists),
-        ("wro", v.order_lists),
-    )
-    for kind, applied in kinds:
-        what = KIND_WORDS[kind]
-        if not applied:
-            v.findings.append(
-                Finding.of(
-                    "SCREENING_MISSING",
-                    None,
-                    f"no {what} was applied ({v.rules.orders.required_kinds.get(kind, kind)}); "
-                    f"load one with `lotchain screening load FILE --kind {kind}`",
-                )
-            )
-            continue
-        newest = max(applied, key=lambda x: x.loaded_at)
-        age = v.now - newest.loaded_at
-        if age > timedelta(days=limit):
-            v.findings.append(
-                Finding.of(
-                    "SCREENING_MISSING",
-                    None,
-                    f"the newest {what} applied, {newest.name} (sha256 {newest.sha256[:16]}...), "
-                    f"was loaded {format_timestamp(newest.loaded_at)}, {age.days} days before "
-                    f"the verification time {format_timestamp(v.now)}; the limit is {limit} "
-                    f"days: load the current list",
-                )
-            )
 
 
 # -- step 18: orders ------------------------------------------------------------------------
@@ -286,8 +242,6 @@ def subjects_of(v: Verifier, order: Order, c: _Chain) -> list[Subject]:
                 out += _entry_lines(order, node, _match(order, c.makers(node)))
             continue
         why: str | None = None
-        if local and order.country not in c.made_in(node):
-            continue  # made at a plant in another country: not named by the order
         if order.scope in ("entity", "vessel"):
             why = _match(order, c.makers(node))
             if why is None and order.imo_numbers & c.vessel_imos(node):
@@ -301,6 +255,8 @@ def subjects_of(v: Verifier, order: Order, c: _Chain) -> list[Subject]:
                 why = f"raw material originates at facility {site} in {order.country}"
         if why is None:
             continue
+        if local and order.country not in c.made_in(node):
+            continue  # made at the producer's plant in another country: not named by the order
         for position, lot in enumerate(node.body.get("outputs", [])):
             if order.covers_hs(str(lot["material"]["hs_code"])):
                 out.append(Subject(node, position, why))
