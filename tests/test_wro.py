@@ -282,7 +282,7 @@ def _lists(w: World) -> list:  # type: ignore[type-arg]
 def test_a_revoked_order_applies_until_its_revocation(
     world: World, start: str, caught: bool
 ) -> None:
-    build(world, tuna({"name": "Tunago No. 61"}, flag="VU"), start=start)
+    build(world, tuna({"name": "F/V TUNAGO 61"}, flag="VU"), start=start)
     if caught:  # entry 2020-03-19, before the revocation of 2020-04-01
         (message,) = exactly(world, "WRO")
         assert "wro-2019-02-04-tunago-61" in message and "revoked 2020-04-01" in message

@@ -25,7 +25,7 @@ from datetime import date
 from ledger.encoding import parse_date
 from ledger.errors import LedgerError
 from ledger.orders import Order
-from ledger.screening import name_key
+from ledger.screening import name_key, name_tokens
 from ledger.verify.engine import Node, Verifier, event_time
 from ledger.verify.order_rules import Modification
 
@@ -192,11 +192,22 @@ class _Chain:
         return False
 
 
+#: Words a vessel's name may carry or drop: "F/V", "M/V", "No." ("Tunago No. 61", "TUNAGO 61").
+VESSEL_WORDS = frozenset({"fv", "mv", "no", "nr", "number"})
+
+
+def _key(name: str, vessel: bool) -> str:
+    if not vessel:
+        return name_key(name)
+    return "".join(t for t in name_tokens(name) if t not in VESSEL_WORDS)
+
+
 def _match(order: Order, makers: list[tuple[str, str]]) -> str | None:
-    keys = {name_key(n): n for n in order.names}
+    vessel = order.scope == "vessel"
+    keys = {_key(n, vessel): n for n in order.names}
     main = order.names[0] if order.names else ""
     for what, name in makers:
-        listed = keys.get(name_key(name))
+        listed = keys.get(_key(name, vessel))
         if listed is not None:
             alias = "" if listed == main else f" (an alias of {main!r})"
             return f"{what} {name!r} matches the listed name {listed!r}{alias}"
