@@ -29,17 +29,35 @@ def parse_version(
 ) -> AppliedList:
     """Parse list bytes of ``kind`` (``entity`` or ``wro``) or raise a coded error."""
     if kind == "entity":
-        return parse_list(data, name=name, loaded_at=loaded_at, source=source)
+        try:
+            return parse_list(data, name=name, loaded_at=loaded_at, source=source)
+        except MalformedError as e:
+            _hint_wro(data, e)
+            raise
     if kind == "wro":
         return parse_orders(data, name=name, loaded_at=loaded_at, source=source)
     raise UsageError(f"unknown list kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def _hint_wro(data: bytes, error: MalformedError) -> None:
+    """Say so when an entity list that does not parse is a WRO/Findings list."""
+    header = data[:2048].split(b"\n", 1)[0].decode("utf-8", "replace").lower()
+    if {"id", "action", "issued_on"} <= {c.strip() for c in header.split(",")}:
+        raise UsageError(
+            "this looks like a WRO/Findings list, not an entity list: add --kind wro"
+        ) from error
 
 
 def read_file(path: Path, *, kind: str, name: str | None, loaded_at: datetime) -> AppliedList:
     if kind == "wro":
         return read_orders_file(path, name=name, loaded_at=loaded_at)
     if kind == "entity":
-        return read_list_file(path, name=name, loaded_at=loaded_at)
+        try:
+            return read_list_file(path, name=name, loaded_at=loaded_at)
+        except MalformedError as e:
+            with path.open("rb") as f:
+                _hint_wro(f.read(2048), e)
+            raise
     raise UsageError(f"unknown list kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
