@@ -379,7 +379,8 @@ def _who(v: Verifier, node: Node) -> str:
     declared = v.party_at(party, node.index)
     name = f"{declared.body['legal_name']} ({party})" if declared else party
     when = event_time(node)
-    return f"{name}, {node.type} of {when.label() if when else 'no known date'}"
+    event = "arrival" if node.type == "shipment" else body.get("process", node.type)
+    return f"{name}, {event} of {when.label() if when else 'no known date'}"
 
 
 def _message(v: Verifier, caught: Caught, entry: date, also: Iterable[str]) -> str:
