@@ -39,7 +39,7 @@ class ReadOnlyError(LedgerError):
 
     code = "READ_ONLY"
     http_status = 503
-    exit_code = 1
+    exit_code = 4  # could not complete (ledger.errors.EXIT_INCOMPLETE)
     title = "Server is read-only"
 
 

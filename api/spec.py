@@ -266,7 +266,11 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
                 "shipments": {
                     "type": "array",
                     "items": obj(
-                        {"shipment": ref("defs.attestationId"), "entry_number": {"type": "string"}}
+                        {
+                            "shipment": ref("defs.attestationId"),
+                            "entry_number": {"type": "string"},
+                            "entry_date": {"anyOf": [ref("defs.date"), {"type": "null"}]},
+                        }
                     ),
                 },
             }

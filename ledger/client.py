@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger import __version__
 from ledger.canonical import parse_json
-from ledger.errors import LedgerError, MalformedError, UsageError
+from ledger.errors import EXIT_INCOMPLETE, LedgerError, MalformedError, UsageError
 
 MAX_RESPONSE = 1 << 30
 BATCH = 500  # the server's default batch limit
@@ -29,7 +29,7 @@ class RemoteUnavailableError(LedgerError):
 
     code = "REMOTE_UNAVAILABLE"
     http_status = 503
-    exit_code = 1
+    exit_code = EXIT_INCOMPLETE
     title = "Server unreachable"
 
 
@@ -51,7 +51,7 @@ def _unknown_class(code: str, status: int, title: str) -> type[LedgerError]:
         "code": code,
         "http_status": status,
         "title": title,
-        "exit_code": 1 if status >= 500 else 2,
+        "exit_code": EXIT_INCOMPLETE if status >= 500 else 2,
         "__module__": __name__,
         "__doc__": f"Error {code} reported by the server.",
     }

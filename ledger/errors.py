@@ -3,11 +3,18 @@
 Every failure a user can cause or see carries a stable ``code``. The HTTP layer maps
 ``http_status`` to an RFC 9457 problem response; the CLI maps ``exit_code`` to its exit
 status. Foreign exceptions are translated where they enter (``raise ... from e``).
+
+Exit codes (DESIGN.md, "Command line"): 0 ok or pass, 1 fail, 2 bad usage or input, 3
+review, 4 could not complete (storage, network, internal error: the verdict is unknown,
+never "fail").
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+#: Exit status of a command that could not complete: nothing was judged.
+EXIT_INCOMPLETE = 4
 
 
 class LedgerError(Exception):
@@ -227,7 +234,7 @@ class StorageError(LedgerError):
 
     code = "STORAGE"
     http_status = 503
-    exit_code = 1
+    exit_code = EXIT_INCOMPLETE
     title = "Storage unavailable"
 
 
@@ -252,5 +259,5 @@ class InternalError(LedgerError):
 
     code = "INTERNAL"
     http_status = 500
-    exit_code = 1
+    exit_code = EXIT_INCOMPLETE
     title = "Internal error"

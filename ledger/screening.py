@@ -2,15 +2,18 @@
 
 A list is CSV with at least a ``name`` column; ``aliases`` (separated by `` | ``),
 ``list_section``, ``effective_date``, ``removed_date`` and ``location`` are read when
-present. A listing applies to an event only on or after its effective date and before
-its removal date: goods made before an entity was listed are not presumed tainted.
+present. Whether a listing applies is decided by the verifier (step 17): on the
+shipment's entry date, as admissibility is decided at importation.
 
-Names are compared after normalisation: Unicode compatibility forms and accents are
-folded, case is folded, ``&`` reads as ``and``, apostrophes vanish, other punctuation
-and spacing are ignored, and *trailing* legal-form words ("Co., Ltd.", "Limited", "Inc")
-are dropped. Organisational words ("Group", "Holdings") are dropped only when at least
-two words remain, so "Camel Group Co., Ltd." stays "camel group" and never matches
-every "Camel" in the world. Words inside a name are never dropped.
+Names are compared after normalisation: Unicode compatibility forms (full-width
+letters and punctuation) and accents are folded, case is folded, ``&`` reads as
+``and``, apostrophes vanish, other punctuation and spacing are ignored, and legal forms
+are dropped where they stand: *trailing* forms from the regions of the lists ("Co.,
+Ltd.", "Pvt. Ltd.", "Private Limited", "Sdn. Bhd.", "Tbk", "JSC", "S.A. de C.V.",
+"Tic. A.Ş.", "Public Company Limited", "有限公司"...) and *leading* ones ("PT", "CV",
+"OOO"), never a word inside a name. Organisational words ("Group", "Holdings") are
+dropped only when at least two words remain, so "Camel Group Co., Ltd." stays "camel
+group" and never matches every "Camel" in the world.
 """
 
 from __future__ import annotations
@@ -36,16 +39,67 @@ MAX_LIST_BYTES = 16_000_000
 MAX_ROWS = 100_000
 ALIAS_SEPARATOR = "|"
 
-#: Legal-form words, dropped from the end of a name.
-LEGAL_FORMS = frozenset(
-    {
-        *("co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited"),
-        *("llc", "lp", "llp", "plc", "gmbh", "ag", "sa", "sarl", "srl", "bv", "nv"),
-        *("pte", "pty", "jsc", "pjsc", "ooo", "kk", "sdn", "bhd"),
-    }
+#: Legal forms (as normalised words), dropped from the end of a name, longest first:
+#: Anglo-Indian, Pakistani and Bangladeshi ("Pvt. Ltd.", "(Private) Limited"), Malaysian
+#: ("Sdn. Bhd."), Indonesian ("Tbk"), Chinese and Japanese in English ("Co., Ltd.",
+#: "K.K."), Russian and Central Asian ("JSC", "OJSC", "LLC"), Vietnamese and Thai ("Joint
+#: Stock Company", "Public Company Limited"), European ("GmbH", "S.p.A.", "B.V.", "A/S",
+#: "Oy", "AB", "SARL"), Latin American ("S.A. de C.V.", "S. de R.L.", "Ltda") and
+#: Turkish ("A.Ş.", "Tic. A.Ş.", "Sanayi ve Ticaret A.Ş.") forms.
+LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
+    sorted(
+        {
+            tuple(form.split())
+            for form in (
+                *("co", "company", "corp", "corporation", "inc", "incorporated"),
+                *("ltd", "limited", "ltda", "limitada", "llc", "lp", "llp", "plc", "pcl"),
+                *("gmbh", "mbh", "ag", "kg", "se", "sa", "sarl", "sas", "srl", "sl", "spa"),
+                *("bv", "nv", "oy", "oyj", "ab", "as", "asa", "aps", "kk", "gk", "pte", "pty"),
+                *("jsc", "ojsc", "pjsc", "cjsc", "ooo", "sdn", "bhd", "berhad", "tbk", "pvt"),
+                *("private limited", "private ltd", "pvt limited", "sendirian berhad"),
+                "public company limited",
+                "public limited company",
+                "limited liability company",
+                "limited liability partnership",
+                "joint stock company",
+                "open joint stock company",
+                "closed joint stock company",
+                "public joint stock company",
+                "kabushiki kaisha",
+                "de cv",
+                "s de rl",
+                "sapi de cv",
+                "sociedad anonima",
+                "gmbh and co kg",
+                "anonim sirketi",
+                "tic as",
+                "ticaret as",
+                "san ve tic as",
+                "sanayi ve ticaret as",
+                "ticaret anonim sirketi",
+                "sanayi ve ticaret anonim sirketi",
+            )
+        },
+        key=len,
+        reverse=True,
+    )
 )
+#: Legal forms that stand at the start of a name (Indonesia's "PT" and "CV", Russian
+#: "OOO"...): dropped only there, never at the end or inside a name.
+LEGAL_PREFIXES: tuple[tuple[str, ...], ...] = (
+    ("kabushiki", "kaisha"),
+    *((form,) for form in ("pt", "cv", "ooo", "oao", "zao", "pao", "jsc", "ojsc", "pjsc", "kk")),
+)
+#: Legal forms written in Chinese or Japanese, at the end (or, for 株式会社, the start).
+CJK_SUFFIXES = ("股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "株式会社")
+CJK_PREFIXES = ("株式会社",)
 #: Organisational words, dropped from the end only while two or more words remain.
 ORG_WORDS = frozenset({"group", "holding", "holdings"})
+#: Letters that have no decomposition but a plain Latin reading.
+_FOLD = str.maketrans(
+    {"\u0131": "i", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ħ": "h"}
+    | {"æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "þ": "th", "Þ": "th"}
+)
 #: Annotations lists put after aliases; they are not part of the name.
 _ANNOTATION = re.compile(
     r"\(\s*(?:formerly\s+known\s+as|former\s+name|formerly|f/?k/?a|also\s+known\s+as|a/?k/?a)"
@@ -56,12 +110,14 @@ _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
 _NON_WORD = re.compile(r"[^\w]+|_+")
 
 
-def name_tokens(name: str) -> list[str]:
-    """The words of ``name`` after folding and dropping trailing legal forms."""
-    text = _ANNOTATION.sub(" ", name)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    text = _APOSTROPHES.sub("", text.replace("&", " and "))
+def _fold(name: str) -> str:
+    """Compatibility forms, accents and case folded; ``&`` read as ``and``."""
+    text = unicodedata.normalize("NFKD", _ANNOTATION.sub(" ", name))
+    text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD).casefold()
+    return _APOSTROPHES.sub("", text.replace("&", " and "))
+
+
+def _words(text: str) -> list[str]:
     words: list[str] = []
     acronym = False  # joining a run of single letters: "l.l.c." -> "llc", "s.a." -> "sa"
     for token in (t for t in _NON_WORD.split(text) if t):
@@ -71,13 +127,45 @@ def name_tokens(name: str) -> list[str]:
         else:
             words.append(token)
         acronym = single
+    return words
+
+
+def _strip_cjk(words: list[str]) -> None:
+    for suffix in CJK_SUFFIXES:
+        if words and words[-1].endswith(suffix) and len(words[-1]) > len(suffix):
+            words[-1] = words[-1][: -len(suffix)]
+            break
+    for prefix in CJK_PREFIXES:
+        if words and words[0].startswith(prefix) and len(words[0]) > len(prefix):
+            words[0] = words[0][len(prefix) :]
+
+
+def _strip_legal_forms(words: list[str]) -> list[str]:
+    """Drop leading and trailing legal forms, always keeping at least one word."""
+    for prefix in LEGAL_PREFIXES:
+        if len(words) > len(prefix) and tuple(words[: len(prefix)]) == prefix:
+            words = words[len(prefix) :]
+            break
+    changed = True
+    while changed:
+        changed = False
+        for suffix in LEGAL_SUFFIXES:
+            if len(words) > len(suffix) and tuple(words[-len(suffix) :]) == suffix:
+                words = words[: -len(suffix)]
+                changed = True
+                break
+        if not changed and len(words) > 2 and words[-1] in ORG_WORDS:
+            words, changed = words[:-1], True
+    return words
+
+
+def name_tokens(name: str) -> list[str]:
+    """The words of ``name`` after folding and dropping legal forms where they stand."""
+    words = _words(_fold(name))
     if len(words) > 1 and words[0] == "the":
         words = words[1:]
-    while len(words) > 1 and (
-        words[-1] in LEGAL_FORMS or (words[-1] in ORG_WORDS and len(words) > 2)
-    ):
-        words.pop()
-    return words
+    _strip_cjk(words)
+    return _strip_legal_forms(words)
 
 
 def normalize_name(name: str) -> str:
@@ -106,19 +194,6 @@ class Listing:
         """A listing with no stated effective date is treated as always in force."""
         started = self.effective is None or self.effective <= on
         return started and (self.removed is None or on < self.removed)
-
-    def describe(self) -> str:
-        parts = [f"row {self.row}"]
-        if self.section:
-            parts.append(f"section {self.section}")
-        parts.append(
-            f"effective {self.effective.isoformat()}"
-            if self.effective
-            else "effective date unstated"
-        )
-        if self.removed:
-            parts.append(f"removed {self.removed.isoformat()}")
-        return ", ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,14 +17,43 @@ from ledger.scenario import Scenario
 
 PASSPHRASE = b"correct horse battery"
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+#: Public test vectors (RFC 6962, C2SP signed-note, DSSE, RFC 8785, eddsa-jcs-2022), copied
+#: byte for byte into the project; tests/vectors/external/SOURCES.md gives each origin.
+EXTERNAL_VECTORS = ROOT / "tests" / "vectors" / "external"
+#: U.S. Government lists (UFLPA Entity List, WRO and Findings) in the project: data/README.md.
+DATA = ROOT / "data"
+#: External standards (EPCIS, UNTP) under other licences: read in place, never copied.
+SHARED_STANDARDS = ROOT.parent / "shared" / "standards"
 
 
 def shared_path(*parts: str) -> Path:
-    """A file of ../shared; a missing one fails the test (never skips it)."""
-    path = SHARED.joinpath(*parts)
-    assert path.exists(), f"shared test data missing: {path}"
+    """A public test file the project carries: ``vectors/...`` or ``data/...``.
+
+    They are vendored (tests/vectors/external/, data/), so a clone anywhere passes; a
+    missing one fails the test, never skips it.
+    """
+    kind, *rest = parts
+    base = {"vectors": EXTERNAL_VECTORS, "data": DATA}.get(kind)
+    assert base is not None, f"not a vendored folder: {kind} (standards: shared_standards_path)"
+    path = base.joinpath(*rest)
+    assert path.exists(), f"vendored test data missing: {path}"
     return path
+
+
+def shared_standards_path(*parts: str) -> Path:
+    """A file of ../shared/standards (EPCIS, UNTP), read where it lies, never copied.
+
+    Where ../shared is absent (a clone on its own) the test skips with the reason, unless
+    ``LOTCHAIN_REQUIRE_SHARED=1`` (set by .ci/run), where it fails instead.
+    """
+    path = SHARED_STANDARDS.joinpath(*parts)
+    if path.exists():
+        return path
+    reason = f"external standard not beside the project: {path}"
+    if os.environ.get("LOTCHAIN_REQUIRE_SHARED") == "1":
+        pytest.fail(f"LOTCHAIN_REQUIRE_SHARED=1 but {reason}")
+    pytest.skip(reason)
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

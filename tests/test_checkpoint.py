@@ -9,6 +9,7 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
+from conftest import EXTERNAL_VECTORS
 from ledger.checkpoint import (
     Checkpoint,
     NoteVerifier,
@@ -25,8 +26,8 @@ from ledger.errors import CheckpointError, LedgerError, MalformedError, TooLarge
 
 
 def vectors_dir() -> Path:
-    """The shared vectors beside the repo; a missing folder must fail, never skip."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
+    """The public vectors vendored in tests/vectors/external; a missing one must fail."""
+    return EXTERNAL_VECTORS
 
 
 NOTE_DIR = vectors_dir() / "signed-note"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from conftest import EXTERNAL_VECTORS
 from ledger.errors import ConsistencyError, InclusionError, MalformedError, ProofError
 from ledger.merkle import (
     EMPTY_ROOT,
@@ -31,8 +32,8 @@ from ledger.merkle import (
 
 
 def vectors_dir() -> Path:
-    """The shared vectors beside the repo; a missing folder must fail, never skip."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
+    """The public vectors vendored in tests/vectors/external; a missing one must fail."""
+    return EXTERNAL_VECTORS
 
 
 MERKLE = vectors_dir() / "merkle"

@@ -31,7 +31,7 @@ LOADED = datetime(2025, 3, 1, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def uflpa() -> object:
-    assert ENTITY_LIST.exists(), f"shared data missing: {ENTITY_LIST}"
+    assert ENTITY_LIST.exists(), f"vendored data missing: {ENTITY_LIST}"
     return read_list_file(ENTITY_LIST, name="UFLPA Entity List", loaded_at=LOADED)
 
 
@@ -214,3 +214,90 @@ def test_which_shipments_a_newly_loaded_list_now_fails(bare_world: World) -> Non
         loaded_at=LOADED,
     )
     assert impacted_by_list(world.ledger, not_yet) == []  # matches, but not in force then
+
+
+# -- legal forms across the regions of the lists, and names that differ in substance --------
+
+SAME = [
+    ("Rao Cotton Farms Pvt Ltd", "Rao Cotton Farms Private Limited"),  # India
+    ("Rao Cotton Farms (Pvt.) Ltd.", "Rao Cotton Farms Private Limited"),  # Pakistan
+    ("Rao Cotton Farms (Private) Limited", "RAO COTTON FARMS PVT. LTD."),  # Bangladesh
+    ("Rao Cotton Farms (Pvt)", "Rao Cotton Farms Pvt. Ltd."),
+    ("Maju Tekstil Sdn. Bhd.", "Maju Tekstil Sdn Bhd"),  # Malaysia
+    ("Maju Tekstil Berhad", "Maju Tekstil Bhd"),
+    ("PT Sinar Jaya Tekstil Tbk", "Sinar Jaya Tekstil"),  # Indonesia (PT leading only)
+    ("PT. Sinar Jaya Tekstil", "Sinar Jaya Tekstil Tbk."),
+    ("CV Sinar Jaya", "Sinar Jaya"),
+    ("Kazakh Cotton JSC", "Kazakh Cotton Joint Stock Company"),  # Central Asia
+    ("JSC Kazakh Cotton", "Kazakh Cotton OJSC"),
+    ("OOO Romashka", "Romashka LLC"),  # Russia
+    ("Viet Thang Jean Joint Stock Company", "Viet Thang Jean JSC"),  # Vietnam
+    ("Thai Spinning Public Company Limited", "Thai Spinning PCL"),  # Thailand
+    ("Hefei Solar Co., Ltd.", "Hefei Solar Company Limited"),  # China
+    ("Hefei Solar Co Ltd", "HEFEI SOLAR CO.,LTD"),
+    ("Nippon Cotton K.K.", "Kabushiki Kaisha Nippon Cotton"),  # Japan
+    ("Acme Limited Liability Company", "Acme L.L.C."),
+    ("Textilwerk Müller GmbH", "Textilwerk Muller"),  # Germany, diacritics
+    ("Textilwerk Müller GmbH & Co. KG", "Textilwerk Muller"),
+    ("Solar Holding AG", "Solar Holding"),
+    ("Tejidos del Norte S.A. de C.V.", "Tejidos del Norte"),  # Mexico
+    ("Tejidos del Norte, S. de R.L. de C.V.", "Tejidos del Norte SA"),
+    ("Fiação Paulista Ltda.", "Fiacao Paulista"),  # Brazil
+    ("Kipaş Mensucat A.Ş.", "Kipas Mensucat A.S."),  # Turkey
+    ("Kipaş Mensucat San. ve Tic. A.Ş.", "Kipas Mensucat Sanayi ve Ticaret A.S."),
+    ("Kipaş Mensucat Tic. A.Ş.", "Kipas Mensucat"),
+    ("Tessitura Bianchi S.p.A.", "Tessitura Bianchi S.r.l."),  # Italy
+    ("Katoen Handel B.V.", "Katoen Handel N.V."),  # Netherlands, Belgium
+    ("Nordic Yarn Oy", "Nordic Yarn AB"),  # Finland, Sweden
+    ("Dansk Bomuld A/S", "Dansk Bomuld"),  # Denmark
+    ("Textiles du Nord SARL", "Textiles du Nord SAS"),  # France
+    ("Singapore Fibre Pte. Ltd.", "Singapore Fibre Pte Ltd"),
+    ("Aussie Cotton Pty Ltd", "Aussie Cotton Pty. Limited"),
+    ("Baoding Trade & Business Co., Ltd.", "Baoding Trade and Business"),
+    ("Xinjiang Zhongtai（Group）Co．，Ltd．", "Xinjiang Zhongtai Group Co., Ltd."),  # noqa: RUF001
+    ("ＸＩＮＪＩＡＮＧ ＺＨＯＮＧＴＡＩ", "Xinjiang Zhongtai"),  # noqa: RUF001 - full width
+    ("Junan Jinsheng Import ＆ Export", "Junan Jinsheng Import and Export"),  # noqa: RUF001
+    ("Kırmızı Tekstil", "Kirmizi Tekstil"),  # noqa: RUF001 - Turkish dotless i
+    ("新疆中泰化学股份有限公司", "新疆中泰化学有限公司"),
+]
+DIFFERENT = [
+    ("Rao Cotton Farms", "Rao Cotton Mills"),
+    ("Rao Cotton Farms Pvt Ltd", "Rao Cotton Mills Private Limited"),
+    ("Camel Group", "Camel"),
+    ("Camel Group Co., Ltd.", "Camel Co., Ltd."),
+    ("Xinjiang Zhongtai", "Xinjiang Zhongtai Chemical"),
+    ("Xinjiang Zhongtai Chemical Co., Ltd.", "Xinjiang Zhongtai Co., Ltd."),
+    # legal-form words inside a name are part of the name
+    ("Limited Brands Inc", "Brands Inc"),
+    ("The Company Store", "Store Ltd"),
+    ("Sinar PT Jaya", "Sinar Jaya"),  # PT only at the start
+    ("Jaya CV", "Jaya"),  # CV only at the start
+    ("Private Label Textiles Ltd", "Label Textiles Ltd"),
+    ("Rao Private", "Rao"),  # "Private" alone is not a legal form
+    ("Joint Venture Textiles", "Venture Textiles"),
+    ("Hefei Co-op Spinning", "Hefei Spinning"),
+    ("Solar Holding AG", "Solar AG"),  # one word would remain: "Holding" is kept
+    ("Anhui Textile Group", "Anhui Textile Mills Group"),
+    ("A. O. Textile Ltd", "Textile Ltd"),
+    ("Sinar Jaya Tekstil", "Sinar Jaya Tekstil Indah"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), SAME)
+def test_legal_forms_and_spellings_match(a: str, b: str) -> None:
+    assert name_key(a) == name_key(b), (normalize_name(a), normalize_name(b))
+
+
+@pytest.mark.parametrize(("a", "b"), DIFFERENT)
+def test_names_that_differ_in_substance_do_not_match(a: str, b: str) -> None:
+    assert name_key(a) != name_key(b), (normalize_name(a), normalize_name(b))
+
+
+def test_a_listing_of_private_limited_matches_pvt_ltd() -> None:
+    lst = parse_list(
+        b"name,aliases,effective_date\nRao Cotton Farms Private Limited,,2025-01-01\n",
+        name="list",
+        loaded_at=LOADED,
+    )
+    assert hits(lst, "Rao Cotton Farms Pvt Ltd") == ["Rao Cotton Farms Private Limited"]
+    assert hits(lst, "Rao Cotton Mills Pvt Ltd") == []

@@ -436,7 +436,7 @@ def test_custody_consuming_what_another_party_holds(
     chain.ship()
     found = only(world, "CUSTODY")
     assert [f["attestation"] for f in found] == [world.ids["knitting"]]
-    assert "held by party:coimbatore-spinners" in found[0]["message"]
+    assert "held by Coimbatore Spinners Limited (party:coimbatore-spinners)" in found[0]["message"]
 
 
 def test_overconsumed_the_same_yarn_sold_twice(

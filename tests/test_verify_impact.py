@@ -77,6 +77,10 @@ def test_impact_by_party_facility_region_and_lot(two_chains: tuple[World, str, s
     assert shipments(lot="SC-2025-017") == [cotton]
     assert shipments(lot="NO-SUCH-LOT") == []
     entry = impact(w.ledger, party="party:penang-wafer")[0]
-    assert entry == {"shipment": solar, "entry_number": "SUN-7654321-0"}
+    assert entry == {
+        "shipment": solar,
+        "entry_number": "SUN-7654321-0",
+        "entry_date": "2025-05-01",  # its arrival date: the date lists are judged on
+    }
     with pytest.raises(UsageError):
         impact(w.ledger)

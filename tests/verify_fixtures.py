@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from ledger.demo import SCREENING_EXCERPT
 from ledger.home import Home, init_home
 from ledger.keys import load_private_key
 from ledger.lists import record_version
@@ -27,8 +26,8 @@ from ledger.verify.verdict import STEP_OF
 
 PASSPHRASE = b"correct horse battery"
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-ENTITY_LIST = SHARED / "data" / "uflpa-entity-list.csv"
+#: The UFLPA Entity List and CBP's WRO/Findings list as vendored in the project (data/).
+ENTITY_LIST = Path(__file__).resolve().parents[1] / "data" / "uflpa-entity-list.csv"
 WRO_LIST = Path(__file__).resolve().parents[1] / "data" / "wro-findings.csv"
 
 
@@ -75,13 +74,11 @@ def load_both_lists(led: Ledger, now: datetime | None = None) -> None:
     time and for commands that verify at the real time (CLI, offline bundles).
     """
     when = now or datetime.now(UTC)
-    entity = ENTITY_LIST.read_bytes() if ENTITY_LIST.is_file() else SCREENING_EXCERPT.encode()
-    record_version(
-        led.store, entity, kind="entity", name="uflpa-entity-list", source=None, now=when
-    )
-    record_version(
-        led.store, WRO_LIST.read_bytes(), kind="wro", name="wro-findings", source=None, now=when
-    )
+    for kind, path, name in (
+        ("entity", ENTITY_LIST, "uflpa-entity-list"),
+        ("wro", WRO_LIST, "wro-findings"),
+    ):
+        record_version(led.store, path.read_bytes(), kind=kind, name=name, source=None, now=when)
 
 
 def make_world(root: Path, db: str | None = None, *, lists: bool = True) -> World:

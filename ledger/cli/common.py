@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import os
+import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from ledger.errors import TooLargeError, UsageError
+from ledger.errors import ConfigError, TooLargeError, UsageError
 from ledger.home import Home
+from ledger.keys import MIN_PASSPHRASE_BYTES
 from ledger.log import Ledger
+from ledger.storage import Store
+from ledger.storage.base import display_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,6 +111,60 @@ def get_passphrase(prompt: str, *, confirm: bool = False) -> bytes:
             )
         value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return value.encode("utf-8")
+
+
+def check_passphrase(passphrase: bytes) -> None:
+    """Refuse a passphrase too short to protect a private key, before anything is written."""
+    if len(passphrase) < MIN_PASSPHRASE_BYTES:
+        raise UsageError(
+            f"the passphrase must be at least {MIN_PASSPHRASE_BYTES} bytes "
+            f"(it is {len(passphrase)})"
+        )
+
+
+def _port_error(host: str, port: int, error: OSError) -> UsageError:
+    if error.errno == errno.EADDRINUSE:
+        return UsageError(f"port {port} on {host} is already in use; choose a free one with --port")
+    return UsageError(
+        f"cannot listen on {host} port {port}: {error.strerror or error}; "
+        "choose another --host or --port"
+    )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on (or an address not here), up front."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise UsageError(f"cannot listen on {host}: {e.strerror}; give another --host") from e
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        if os.name != "nt":  # as the servers do, so a port in TIME_WAIT counts as free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise _port_error(host, port, e) from e
+
+
+@contextlib.contextmanager
+def port_in_use_as_usage_error(host: str, port: int) -> Iterator[None]:
+    """A server failing to bind (taken since the check) reported with ``--port``."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise _port_error(host, port, e) from e
+        raise
+
+
+def require_log(store: Store) -> None:
+    """Refuse a database that holds no log: an empty one is not a ledger to read or serve."""
+    if store.size() == 0:
+        raise ConfigError(
+            f"the database {display_url(store.url)} holds no log (0 entries): it was never "
+            "initialised; create a ledger on it with: lotchain init --db URL"
+        )
 
 
 def emit(opts: Options, value: Any, text: str | None = None) -> None:

@@ -5,75 +5,182 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from ledger.cli.common import Options, get_passphrase, home_options
+from ledger.cli.common import (
+    Options,
+    check_passphrase,
+    check_port_free,
+    get_passphrase,
+    home_options,
+    port_in_use_as_usage_error,
+)
 from ledger.cli.main import cli
-from ledger.demo import SCREENING_EXCERPT, WRO_EXCERPT, build_demo
+from ledger.demo import build_demo
 from ledger.errors import ConfigError, UsageError
-from ledger.home import init_home
+from ledger.home import Home, init_home
 from ledger.keys import load_private_key
 from ledger.lists import record_version
+from ledger.orders import read_orders_file
 from ledger.scenario import Scenario
-from ledger.screening import record_list
+from ledger.screening import read_list_file, record_list
+from ledger.storage import open_store
+from ledger.storage.base import display_url
 from ledger.tokens import TokenStore
 from ledger.verify import verify_shipment_online
 
-SHARED_LIST = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "uflpa-entity-list.csv"
-)
-#: The WRO/Findings list vendored with the project (U.S. Government data, see data/).
+#: The project's copy of the UFLPA Entity List (data/README.md).
+ENTITY_LIST = Path(__file__).resolve().parents[2] / "data" / "uflpa-entity-list.csv"
+#: The project's copy of CBP's Withhold Release Orders and Findings (data/README.md).
 WRO_LIST = Path(__file__).resolve().parents[2] / "data" / "wro-findings.csv"
+
+#: Written into every home ``demo`` creates: ``--fresh`` deletes only a folder holding it.
+MARKER = ".lotchain-demo"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every input of ``demo``, checked before anything on disk is touched."""
+
+    home: Path
+    delete_first: bool
+    passphrase: bytes
+    screening: bytes
+    screening_source: str
+    orders: bytes
+    db: str | None
 
 
 def _screening_list(path: Path | None) -> tuple[bytes, str]:
-    """The UFLPA Entity List: the given file, the shared copy, or the demo's excerpt."""
-    for candidate in (path, SHARED_LIST):
-        if candidate is not None and candidate.is_file():
-            return candidate.read_bytes(), candidate.name
-    if path is not None:
-        raise UsageError(f"no screening list at {path}")
-    return SCREENING_EXCERPT.encode(), "uflpa-entity-list-excerpt.csv"
+    """The UFLPA Entity List given, else the project's copy; parsed here so a bad file is
+    refused before the disk is touched."""
+    source = path or ENTITY_LIST
+    if path is None and not source.is_file():
+        raise ConfigError(
+            f"the UFLPA Entity List is not at {ENTITY_LIST}; give one with --screening-list FILE"
+        )
+    data = read_list_file(source, name="uflpa-entity-list", loaded_at=datetime.now(UTC)).data
+    return data, source.name
 
 
-def _wro_list() -> tuple[bytes, str]:
-    """CBP's WRO/Findings list: the project's data/ copy, else the demo's excerpt."""
-    if WRO_LIST.is_file():
-        return WRO_LIST.read_bytes(), WRO_LIST.name
-    return WRO_EXCERPT.encode(), "wro-findings-excerpt.csv"
+def _wro_list() -> bytes:
+    """The project's copy of CBP's WRO/Findings list, parsed before the disk is touched."""
+    if not WRO_LIST.is_file():
+        raise ConfigError(f"CBP's WRO/Findings list is not at {WRO_LIST}")
+    return read_orders_file(WRO_LIST, name="wro-findings", loaded_at=datetime.now(UTC)).data
 
 
-def _fresh(home: Path) -> None:
-    if not home.exists():
-        return
-    if not (home / "config.json").is_file():
-        raise UsageError(f"{home} exists and is not a lotchain home; refusing to delete it")
-    shutil.rmtree(home)
+def _home_to_replace(home: Path, fresh: bool, named_on_command_line: bool) -> bool:
+    """Whether ``home`` is to be deleted first; refuses anything but an empty folder or,
+    with ``--fresh``, a folder ``demo`` created itself."""
+    if fresh and not named_on_command_line:
+        raise UsageError(
+            "--fresh deletes only a demo folder named with --home on the command line, never "
+            f"the LOTCHAIN_HOME or default folder ({home}); run: lotchain demo --home DIR --fresh"
+        )
+    if home.is_symlink() or (home.exists() and not home.is_dir()):
+        raise UsageError(f"{home} is not a folder; give a new folder with --home")
+    if not home.exists() or not any(home.iterdir()):
+        return False
+    if not fresh:
+        raise ConfigError(
+            f"{home} already holds files; give a new folder with --home, "
+            "or add --fresh to rebuild a home the demo created"
+        )
+    marker = home / MARKER
+    if not marker.is_file() or marker.is_symlink():
+        raise UsageError(
+            f"{home} was not created by lotchain demo (no {MARKER} in it); --fresh deletes "
+            "only demo homes: delete it yourself or give another --home"
+        )
+    return True
 
 
-def build(home: Path, passphrase: bytes, screening: Path | None) -> dict[str, Any]:
+def _demo_database(db: str | None) -> str | None:
+    """The database to build on, which must hold no log yet (``--fresh`` never empties one)."""
+    if db is None:
+        return None
+    if "://" not in db:  # a SQLite file: absolute, so the home's config finds it again
+        path = Path(db).expanduser().resolve()
+        if path.is_dir():
+            raise UsageError(f"--db {db} is a folder, not a database file")
+        if not path.exists():
+            return str(path)
+        db = str(path)
+    store = open_store(db)
+    try:
+        size = store.size()
+    finally:
+        store.close()
+    if size:
+        raise UsageError(
+            f"the database given with --db already holds a log of {size} entries; the demo "
+            "builds only on an empty database and never empties one"
+        )
+    return db
+
+
+def plan(
+    home: Path,
+    *,
+    fresh: bool,
+    named_on_command_line: bool,
+    db: str | None,
+    screening: Path | None,
+    serve_on: tuple[str, int] | None,
+) -> Plan:
+    """Check every input, in the order a user fixes them; nothing is written."""
+    delete_first = _home_to_replace(home, fresh, named_on_command_line)
+    data, source = _screening_list(screening)
+    orders = _wro_list()
+    if serve_on is not None:
+        check_port_free(*serve_on)
+    database = _demo_database(db)
+    passphrase = get_passphrase("Passphrase for the demo keys", confirm=True)
+    check_passphrase(passphrase)
+    return Plan(home, delete_first, passphrase, data, source, orders, database)
+
+
+def _create_home(home: Path, delete_first: bool) -> None:
+    if delete_first:
+        shutil.rmtree(home)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / MARKER).write_text(
+        f"Created by lotchain demo on {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}. "
+        "`lotchain demo --home THIS-FOLDER --fresh` may delete this folder; "
+        "remove this file to protect it.\n",
+        encoding="utf-8",
+    )
+
+
+def build(checked: Plan) -> dict[str, Any]:
     """Create the demo home and return its summary (shipments with verdicts, tokens)."""
+    home, passphrase = checked.home, checked.passphrase
     now = datetime.now(UTC)
-    init_home(home, passphrase, now=now, origin="demo.lotchain.example/log")
-    from ledger.home import Home
-
+    _create_home(home, checked.delete_first)
+    init_home(home, passphrase, now=now, origin="demo.lotchain.example/log", db=checked.db)
     install = Home(home)
     ledger = install.open_ledger(passphrase)
     try:
         registrar = load_private_key(install.registrar_key_path, passphrase)
         scenario = Scenario(ledger, "party:registrar", {"party:registrar": registrar})
         demo = build_demo(scenario, now)
-        data, source = _screening_list(screening)
         listed, _ = record_list(
-            ledger.store, data, name="uflpa-entity-list", source=source, now=now
+            ledger.store,
+            checked.screening,
+            name="uflpa-entity-list",
+            source=checked.screening_source,
+            now=now,
         )
-        wro_data, wro_source = _wro_list()
-        orders, _ = record_version(
-            ledger.store, wro_data, kind="wro", name="wro-findings", source=wro_source, now=now
+        wro, _ = record_version(
+            ledger.store, checked.orders, kind="wro", name="wro-findings",
+            source=WRO_LIST.name, now=now,
         )
         for shipment in demo.shipments:
             verdict = verify_shipment_online(ledger, shipment["id"])
@@ -84,6 +191,7 @@ def build(home: Path, passphrase: bytes, screening: Path | None) -> dict[str, An
         importer = tokens.issue("party:acme-apparel", now=now, label="demo: Acme Apparel")
         return {
             "home": str(home),
+            "database": display_url(install.db_url()),
             "size": ledger.size(),
             "checkpoint": ledger.checkpoint().note.decode(),
             "screening_list": {
@@ -92,9 +200,9 @@ def build(home: Path, passphrase: bytes, screening: Path | None) -> dict[str, An
                 "listings": len(listed.listings),
             },
             "wro_list": {
-                "name": orders.name,
-                "sha256": orders.sha256,
-                "orders": orders.summary()["listings"],
+                "name": wro.name,
+                "sha256": wro.sha256,
+                "orders": wro.summary()["listings"],
             },
             "shipments": demo.shipments,
             "refused_at_append": demo.refused,
@@ -149,7 +257,8 @@ def guide(summary: dict[str, Any], url: str) -> str:
 @click.option(
     "--fresh",
     is_flag=True,
-    help="Delete an existing demo home first (only if it is a lotchain home).",
+    help=f"Delete the --home folder first, only if demo created it (it holds {MARKER}); "
+    "never LOTCHAIN_HOME, never a database given with --db.",
 )
 @click.option(
     "--serve/--no-serve",
@@ -170,8 +279,7 @@ def guide(summary: dict[str, Any], url: str) -> str:
     "--screening-list",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="UFLPA Entity List CSV (default: ../shared/data/uflpa-entity-list.csv, "
-    "else a built-in excerpt).",
+    help="UFLPA Entity List CSV (default: the project's data/uflpa-entity-list.csv).",
 )
 def demo(
     opts: Options, fresh: bool, do_serve: bool, host: str, port: int, screening_list: Path | None
@@ -181,14 +289,20 @@ def demo(
     Cotton apparel and polysilicon solar chains across eight countries, with
     registrars, suppliers, accredited auditors and certificates, importers and CBP.
     Some shipments pass, one needs review, some fail; a double spend is refused at
-    append. Prints the verdicts, a CBP token and example commands.
+    append. Prints the verdicts, a CBP token and example commands. With --db it builds
+    on that database (a SQLite file or a postgresql:// URL), which must hold no log yet.
+    Every input is checked before anything is written.
     """
-    if fresh:
-        _fresh(opts.home)
-    elif (opts.home / "config.json").exists():
-        raise ConfigError(f"{opts.home} already holds a ledger; use --fresh to rebuild it")
-    passphrase = get_passphrase("Passphrase for the demo keys", confirm=True)
-    summary = build(opts.home, passphrase, screening_list)
+    source = click.get_current_context().get_parameter_source("home")
+    checked = plan(
+        opts.home,
+        fresh=fresh,
+        named_on_command_line=source is ParameterSource.COMMANDLINE,
+        db=opts.db,
+        screening=screening_list,
+        serve_on=(host, port) if do_serve else None,
+    )
+    summary = build(checked)
     url = f"http://{host}:{port}"
     if opts.json:
         click.echo(json.dumps(summary | {"url": url}))
@@ -199,4 +313,5 @@ def demo(
 
         if not opts.json:
             click.echo(f"\nserving on {url} (Ctrl-C to stop)", err=True)
-        serve(opts.home, host, port, passphrase=passphrase, db=opts.db)
+        with port_in_use_as_usage_error(host, port):
+            serve(opts.home, host, port, passphrase=checked.passphrase, db=checked.db)

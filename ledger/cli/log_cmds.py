@@ -18,6 +18,7 @@ from ledger.cli.common import (
     get_passphrase,
     home_options,
     remote_options,
+    require_log,
 )
 from ledger.cli.main import cli
 from ledger.encoding import b64encode
@@ -234,18 +235,40 @@ def prove_consistency(opts: Options, old: int, new: int | None) -> None:
     "state_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="A remembered checkpoint the log must extend "
+    help="A remembered checkpoint the log must extend; a missing FILE is an error "
     "(default: HOME/witness/checkpoint.txt, if present).",
 )
-def audit(opts: Options, state_file: Path | None) -> int:
+@click.option(
+    "--new-state",
+    "new_state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Start a new state FILE (must not exist): after a passing audit, remember the "
+    "log's checkpoint there for later --state audits.",
+)
+def audit(opts: Options, state_file: Path | None, new_state_file: Path | None) -> int:
     """Re-verify the whole log from entry 0: hashes, chain, signatures, rules, nodes, roots.
 
     Also proves that the log extends the checkpoint remembered by `checkpoint
-    --remember`, so a database restored from an older copy is caught. Exits 0 when
-    everything holds, 1 with findings (each with its code and first bad index).
+    --remember` (or `audit --new-state`), so a database restored from an older copy is
+    caught. Exits 0 when everything holds, 1 with findings (each with its code and first
+    bad index), 2 on an empty database or a missing --state file, 4 when it could not
+    complete.
     """
+    if state_file is not None and new_state_file is not None:
+        raise UsageError("give --state (an existing file) or --new-state (a new one), not both")
+    if state_file is not None and not state_file.is_file():
+        raise UsageError(
+            f"no remembered checkpoint at {state_file}: the rollback check cannot run; "
+            f"to start a new state file, run: lotchain audit --new-state {state_file}"
+        )
+    if new_state_file is not None and new_state_file.exists():
+        raise UsageError(
+            f"{new_state_file} already exists; audit against it with --state {new_state_file}"
+        )
     ledger = opts.ledger()
-    remembered = _remembered(opts, state_file).load()
+    require_log(ledger.store)
+    remembered = None if new_state_file else _remembered(opts, state_file).load()
     size = ledger.size()
     if size > 1000 and sys.stderr.isatty() and not opts.json:
         from rich.progress import Progress
@@ -271,4 +294,8 @@ def audit(opts: Options, state_file: Path | None) -> int:
         )
         for f in report.findings[:50]:
             click.echo(f"  [{f.code}] index {f.index} (step {f.step}): {f.message}")
+    if report.ok and new_state_file is not None:
+        Remembered(new_state_file, ledger.trust.log_vkey).save(ledger.checkpoint())
+        if not opts.json:
+            click.echo(f"remembered the checkpoint at size {report.size} in {new_state_file}")
     return 0 if report.ok else 1

@@ -2,7 +2,8 @@
 
 Errors: a :class:`~ledger.errors.LedgerError` prints its code and message (as JSON
 with ``--json``) and exits with its ``exit_code``: 0 ok / pass, 1 fail, 2 bad usage or
-input, 3 review. Nothing else reaches the user as a traceback.
+input, 3 review, 4 could not complete (storage, network, internal error). Click's own
+usage errors are reported the same way, as USAGE. Nothing reaches the user as a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import click
 
 from ledger import __version__
-from ledger.errors import InternalError, LedgerError, StorageError
+from ledger.errors import InternalError, LedgerError, StorageError, UsageError
 
 #: Modules that add commands to :data:`cli` when imported.
 COMMAND_MODULES = (
@@ -63,16 +64,29 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(2)
-    except click.ClickException as e:
+    except click.exceptions.NoArgsIsHelpError as e:  # a group named alone: show its help
         e.show()
         sys.exit(2)
+    except click.ClickException as e:
+        _report(UsageError(_click_message(e)), args)
+        sys.exit(UsageError.exit_code)
     except OSError as e:
-        _report(StorageError(f"{e.strerror or e}: {getattr(e, 'filename', '') or ''}"), args)
-        sys.exit(1)
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        _report(StorageError(f"{e.strerror or e}{where}"), args)
+        sys.exit(StorageError.exit_code)
     except Exception as e:  # the last line of defence: a code and a message, no traceback
         _report(InternalError(f"unexpected {type(e).__name__}: {e}"), args)
         sys.exit(InternalError.exit_code)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _click_message(error: click.ClickException) -> str:
+    """Click's message for a bad option or argument, with where to read the usage."""
+    message = error.format_message()
+    ctx = getattr(error, "ctx", None)
+    if isinstance(error, click.UsageError) and ctx is not None:
+        message += f" (see: {ctx.command_path} --help)"
+    return message
 
 
 def _report(error: LedgerError, args: list[str]) -> None:

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import click
 
-from ledger.cli.common import Options, emit, get_passphrase, home_options
+from ledger.cli.common import (
+    Options,
+    check_port_free,
+    emit,
+    get_passphrase,
+    home_options,
+    port_in_use_as_usage_error,
+    require_log,
+)
 from ledger.cli.main import cli
 from ledger.tokens import TokenInfo, TokenStore
 
@@ -36,10 +44,17 @@ def serve(opts: Options, host: str, port: int, workers: int, threads: int, read_
     """Serve the ledger's HTTP API (see GET /openapi.json) until interrupted.
 
     Appends need the log key: its passphrase comes from LOTCHAIN_PASSPHRASE or a
-    prompt, unless --read-only.
+    prompt, unless --read-only. A port already in use, or a database that holds no
+    log, is refused with exit status 2.
     """
     from api.serve import serve as run
 
+    check_port_free(host, port)
+    store = opts.install.open_store(opts.db, create=False)
+    try:
+        require_log(store)
+    finally:
+        store.close()
     passphrase = None if read_only else get_passphrase("Passphrase of the log key")
     server = "waitress" if workers == 1 else f"gunicorn, {workers} workers"
     click.echo(
@@ -47,7 +62,8 @@ def serve(opts: Options, host: str, port: int, workers: int, threads: int, read_
         f"({server}, {threads} threads{', read-only' if read_only else ''}); Ctrl-C stops",
         err=True,
     )
-    run(opts.home, host, port, workers, threads, passphrase=passphrase, db=opts.db)
+    with port_in_use_as_usage_error(host, port):
+        run(opts.home, host, port, workers, threads, passphrase=passphrase, db=opts.db)
 
 
 @cli.group()

@@ -1,9 +1,9 @@
 """Commands that judge shipments: ``verify shipment|bundle``, ``screening``, ``impact``.
 
 ``verify`` exits 0 on pass, 3 on review and 1 on fail, so scripts and CI can branch on
-the verdict; bad input exits 2. With ``--remote`` a shipment is verified from the
-server's evidence bundle against the local trust root: the server's own verdict is
-never taken on trust.
+the verdict; bad input exits 2, no verdict (could not complete) 4. With ``--remote`` a
+shipment is verified from the server's evidence bundle against the local trust root: the
+server's own verdict is never taken on trust.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def max_list_age_option(fn: Any) -> Any:
 def verify_group() -> None:
     """Verify a shipment's whole upstream chain, online or from an evidence bundle.
 
-    Exit status: 0 pass, 3 review (warnings only), 1 fail (any error), 2 bad input.
+    Exit status: 0 pass, 3 review (warnings only), 1 fail (any error), 2 bad input,
+    4 could not complete (server, network or storage: no verdict).
     """
 
 
@@ -177,8 +178,9 @@ def screening_group() -> None:
     "--impact",
     "show_impact",
     is_flag=True,
-    help="Also list the shipments this list now fails (entity: ENTITY_LISTED; wro: WRO or "
-    "FINDING from orders new or changed since the previous version).",
+    help="Also list the shipments this list now fails on their entry dates (entity: "
+    "ENTITY_LISTED; wro: WRO or FINDING from orders new or changed since the previous "
+    "version).",
 )
 def screening_load(
     opts: Options, file: Path, name: str | None, kind: str, show_impact: bool
@@ -219,7 +221,8 @@ def screening_load(
         value["impacted"] = failed
         text += (
             "".join(
-                f"\n  now fails: {item['entry_number']} {item['shipment']} ("
+                f"\n  now fails: {item['entry_number']} (entry date {item['entry_date']}) "
+                f"{item['shipment']} ("
                 + ", ".join(sorted({f["code"] for f in item["findings"]}))
                 + f" x{len(item['findings'])})"
                 for item in failed
@@ -273,5 +276,8 @@ def impact_cmd(
             found = impact(ledger, **query)
         finally:
             ledger.store.close()
-    text = "\n".join(f"{s['entry_number']}  {s['shipment']}" for s in found)
+    text = "\n".join(
+        f"{s['entry_number']}  entry date {s.get('entry_date') or '?'}  {s['shipment']}"
+        for s in found
+    )
     emit(opts, {"shipments": found}, text or "no shipment touches it")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ledger.demo.base import SCREENING_EXCERPT, WRO_EXCERPT, Builder, DemoLedger
+from ledger.demo.base import Builder, DemoLedger
 from ledger.demo.cotton import add_cotton_chains
 from ledger.demo.solar import add_solar_chain
 from ledger.scenario import Scenario
 
-__all__ = ["SCREENING_EXCERPT", "WRO_EXCERPT", "DemoLedger", "build_demo"]
+__all__ = ["DemoLedger", "build_demo"]
 
 
 def build_demo(scenario: Scenario, now: datetime) -> DemoLedger:

@@ -16,34 +16,6 @@ from typing import Any
 
 from ledger.scenario import Scenario, output
 
-#: One real row of the UFLPA Entity List (FR notice of 2023-12-11), used when the full
-#: list in ../shared/data is not beside the project.
-SCREENING_EXCERPT = (
-    "name,aliases,list_section,effective_date,location,sector,source,removed_date,notes\n"
-    '"Anhui Xinya New Materials Co., Ltd.","Chaohu Youngor Color Spinning Technology Co., '
-    'Ltd. (formerly known as)",2(d)(2)(B)(ii),2023-12-11,"Anhui, China",textiles (yarn),'
-    '"UFLPA Entity List, DHS (Dec 11, 2023)",,\n'
-)
-
-#: Two real rows of CBP's WRO/Findings list (data/wro-findings.csv), used when the
-#: project's data/ folder is not beside the package.
-WRO_EXCERPT = (
-    "id,action,status,issued_on,modified_on,revoked_on,country,producer,aliases,merchandise,"
-    "hs_prefixes,scope,region,source,notes\n"
-    "wro-2021-01-13-xinjiang-cotton-tomato,WRO,active,2021-01-13,,,CN,,,"
-    '"cotton and tomatoes and their downstream products produced in whole or in part in the '
-    'XUAR",52 | 61 | 62 | 63 | 0702 | 2002 | 2103 | 1209,region,CN-XJ,'
-    "https://www.cbp.gov/trade/programs-administration/forced-labor/"
-    "xinjiang-uyghur-autonomous-region-wro-frequently-asked-questions,HS: mine.\n"
-    'wro-2021-06-24-hoshine,WRO,active,2021-06-24,,,CN,"Hoshine Silicon Industry Co., Ltd. '
-    'and its subsidiaries","Hoshine Silicon (Jia Xing) Industry Co., Ltd. (wholly owned '
-    'subsidiary)","silica-based products made by Hoshine and its subsidiaries and goods '
-    'derived from them",2804 | 2811 | 3910 | 8541 | 8542 | 3506 | 3403,entity,,'
-    "https://www.cbp.gov/trade/programs-administration/forced-labor/"
-    "hoshine-silicon-industry-co-ltd-withhold-release-order-frequently-asked-questions,"
-    "HS: mine.\n"
-)
-
 
 def at(day: str, hour: int = 9) -> datetime:
     """An event time on a fixed date (demo data never depends on today's date)."""

@@ -16,6 +16,15 @@ from ledger.merkle import NodeKey
 from ledger.state import StateDelta, StateView
 
 
+def display_url(url: str) -> str:
+    """A database URL without its password, for messages."""
+    if "://" not in url or "@" not in url.split("://", 1)[1].split("/", 1)[0]:
+        return url
+    scheme, rest = url.split("://", 1)
+    userinfo, host = rest.split("@", 1)
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}" if ":" in userinfo else url
+
+
 @dataclass(frozen=True)
 class StoredEntry:
     index: int

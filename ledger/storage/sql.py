@@ -34,7 +34,7 @@ from ledger.state import (
     StateAnswer,
     StateRequest,
 )
-from ledger.storage.base import AppendBatch, StoredCheckpoint, StoredEntry
+from ledger.storage.base import AppendBatch, StoredCheckpoint, StoredEntry, display_url
 from ledger.storage.bulk import bulk_state, delta_rows, insert_rows
 from ledger.storage.models import make_models
 
@@ -91,7 +91,7 @@ class SqlStore:
             db.connect(reuse_if_open=True)
             store._create()
         except pw.PeeweeException as e:
-            raise StorageError(f"cannot open the database at {url}: {e}") from e
+            raise StorageError(f"cannot open the database at {display_url(url)}: {e}") from e
         return store
 
     def close(self) -> None:

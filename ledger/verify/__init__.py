@@ -198,27 +198,31 @@ def impacted_by_list(ledger: Ledger, screening_list: ScreeningList | str) -> lis
 
     Candidates are the shipments touching any party or facility whose name or alias
     matches the list; each is then verified with that list alone, and kept when the
-    verdict has ENTITY_LISTED findings (listings in force at its events' dates).
+    verdict has ENTITY_LISTED findings: listings in force on its entry (arrival) date,
+    whenever its goods were made.
     """
     if isinstance(screening_list, str):
         found = [s for s in loaded_lists(ledger.store) if s.name == screening_list]
         if not found:
             raise NotFoundError(f"no screening list named {screening_list!r} is loaded")
         screening_list = found[0]
-    candidates: dict[str, str] = {}
+    candidates: dict[str, dict[str, Any]] = {}
     for kind, subject, _ in listed_subjects(ledger, screening_list):
         selector = {"party": subject} if kind == "party" else {"facility": subject}
         for item in impacted(ledger, **selector):
-            candidates[item["shipment"]] = item["entry_number"]
+            candidates[item["shipment"]] = item
     out = []
-    for shipment_id, entry_number in sorted(candidates.items(), key=lambda kv: (kv[1], kv[0])):
+    for shipment_id, item in sorted(
+        candidates.items(), key=lambda kv: (kv[1]["entry_number"], kv[0])
+    ):
         verdict = verify_shipment_online(ledger, shipment_id, lists=[screening_list])
         listed = [f.to_json() for f in verdict.findings if f.code == "ENTITY_LISTED"]
         if listed:
             out.append(
                 {
                     "shipment": shipment_id,
-                    "entry_number": entry_number,
+                    "entry_number": item["entry_number"],
+                    "entry_date": item["entry_date"],
                     "status": verdict.status,
                     "findings": listed,
                 }

@@ -3,9 +3,9 @@
 A certificate counts for an event when its dates cover the event's day, it was not
 revoked effective before the event, and no audit it rests on failed or was revoked
 before the event: a certificate revoked *after* an event still covers that event.
-Screening applies a listing only to events on or after its effective date and before
-its removal. Regions are judged on every declaration of a facility, so a facility
-cannot leave Xinjiang by re-declaring its address.
+Entity lists (step 17) are judged on the entry date in :mod:`ledger.verify.listing`.
+Regions are judged on every declaration of a facility, so a facility cannot leave
+Xinjiang by re-declaring its address.
 """
 
 from __future__ import annotations
@@ -131,26 +131,6 @@ def names_of(v: Verifier, kind: str, subject: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def check_screening(v: Verifier, node: Node) -> None:
-    """Step 17 (ENTITY_LISTED) against every list, on the event's day."""
-    when = event_time(node)
-    if when is None or not v.lists:
-        return
-    day = when.at.date()
-    parties, facilities = subjects(v, node)
-    for kind, ids in (("party", parties), ("facility", facilities)):
-        for subject in ids:
-            names = names_of(v, kind, subject)
-            for screening in v.lists:
-                for match in screening.matches(names, on=day):
-                    node.flag(
-                        "ENTITY_LISTED",
-                        f"{kind} {subject} ({match.name!r}) matches "
-                        f"{match.listed_name!r} on {screening.name} "
-                        f"({match.listing.describe()}), in force on {day.isoformat()}",
-                    )
-
-
 def check_regions(v: Verifier, node: Node) -> None:
     """Step 19 (REGION_HIGH_RISK) for every facility the event involves."""
     for facility in subjects(v, node)[1]:
@@ -173,12 +153,12 @@ def check_regions(v: Verifier, node: Node) -> None:
 
 
 def check_compliance(v: Verifier) -> dict[str, list[dict[str, Any]]]:
-    """Steps 15-19 over the chain; returns the certificates seen per entry."""
+    """Steps 15 and 19 over the chain (17 is :mod:`ledger.verify.listing`); returns the
+    certificates seen per entry."""
     certificates: dict[str, list[dict[str, Any]]] = {}
     for node in v.chain.values():
         if node.att is None:
             continue
         certificates[node.id] = check_certificates(v, node)
-        check_screening(v, node)
         check_regions(v, node)
     return certificates

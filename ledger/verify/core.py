@@ -18,6 +18,7 @@ from ledger.trustroot import TrustRoot
 from ledger.verify.compliance import check_compliance
 from ledger.verify.engine import Node, Verifier, event_time
 from ledger.verify.list_age import check_lists_current
+from ledger.verify.listing import check_entity_lists
 from ledger.verify.material import check_material
 from ledger.verify.rules import Rules
 from ledger.verify.source import BundleSource, ChainSource
@@ -73,8 +74,11 @@ def _run(
             check_material(v)
             # 14-16. certificates, screening lists and high-risk regions
             certificates = check_compliance(v)
-            # 16. screening lists applied and current; 18. WROs and Findings at entry
+            # 16. screening lists applied and current
             check_lists_current(v)
+            # 17. entity lists, on the shipment's entry date
+            check_entity_lists(v)
+            # 18. WROs and Findings in force on the shipment's entry date
             check_orders(v)
         if carried is not None:
             v.check_carried(carried.carried_ids, carried.carried_leaves, carried.problems)

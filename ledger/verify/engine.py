@@ -35,6 +35,7 @@ from ledger.trustroot import TrustRoot
 from ledger.verify.rules import Rules, default_rules
 from ledger.verify.source import ChainEntry, ChainSource
 from ledger.verify.verdict import Finding
+from ledger.verify.words import article, joined, party_label
 
 MATERIAL_TYPES = ("origin", "transformation", "transfer", "shipment")
 MAX_CHAIN = 50_000
@@ -299,27 +300,38 @@ class Verifier:
         for sig in att.envelope.signatures:
             key = self.key_at(sig.keyid, node.index)
             if key is None:
-                node.flag("KEY_INVALID", f"signed by {sig.keyid}, which no earlier entry admits")
+                node.flag(
+                    "KEY_INVALID",
+                    f"signed with key {sig.keyid}, which no entry before this one admits",
+                )
                 continue
             if not verify_signature(key.public_key, message, sig.sig):
-                node.flag("SIGNATURE", f"signature by {sig.keyid} ({key.party}) does not verify")
+                node.flag(
+                    "SIGNATURE",
+                    f"the signature by key {sig.keyid} of "
+                    f"{party_label(self, key.party, node.index)} does not verify",
+                )
                 continue
             issuer_key_seen |= key.party == att.issuer
             if key.valid_from > at:
                 node.flag(
                     "KEY_INVALID",
-                    f"key {sig.keyid} of {key.party} is not valid before "
-                    f"{ts(key.valid_from)}; entry integrated {ts(at)}",
+                    f"key {sig.keyid} of {party_label(self, key.party, node.index)} is "
+                    f"valid only from {ts(key.valid_from)}, but this entry was logged at "
+                    f"{ts(at)} (log time)",
                 )
             elif key.revoked_at is not None and key.revoked_at <= at:
                 node.flag(
                     "KEY_INVALID",
-                    f"key {sig.keyid} of {key.party} was revoked effective "
-                    f"{ts(key.revoked_at)} (by {key.revoked_by}), before this entry "
-                    f"was integrated at {ts(at)}",
+                    f"key {sig.keyid} of {party_label(self, key.party, node.index)} was revoked "
+                    f"effective {ts(key.revoked_at)} (revocation time, by {key.revoked_by}), "
+                    f"before this entry was logged at {ts(at)} (log time)",
                 )
         if not issuer_key_seen and not node.has("SIGNATURE", "KEY_INVALID"):
-            node.flag("KEY_INVALID", f"no signature by a key of the issuer {att.issuer}")
+            node.flag(
+                "KEY_INVALID",
+                f"no signature by a key of the issuer {party_label(self, att.issuer, node.index)}",
+            )
         self._check_role(node, att)
 
     def key_at(self, kid: str, index: int) -> KeyInfo | None:
@@ -355,22 +367,34 @@ class Verifier:
         roles = self.roles_at(att.issuer, node.index)
         allowed = ISSUER_ROLES[att.type]
         if not roles & allowed:
+            plural_s = "s" if len(roles) > 1 else ""
+            held = f"the role{plural_s} {joined(sorted(roles))}" if roles else "no role"
             node.flag(
                 "ROLE",
-                f"{att.issuer} held roles {sorted(roles) or 'none'} when this "
-                f"{att.type} was logged; it needs one of {sorted(allowed)}",
+                f"{party_label(self, att.issuer, node.index)} held {held} when this "
+                f"{att.type} was logged; {article(att.type)} is issued by "
+                f"{joined([article(r) for r in sorted(allowed)]).replace(' and ', ' or ')}",
             )
             return
         registrar = "registrar" in roles
         owner = {"key": "party", "facility": "operator"}.get(att.type)
         if owner and att.body[owner] != att.issuer and not registrar:
-            node.flag("ROLE", f"only {att.body[owner]} or a registrar may issue this {att.type}")
+            node.flag(
+                "ROLE",
+                f"only {party_label(self, att.body[owner], node.index)} or a registrar may "
+                f"issue this {att.type} declaration, not "
+                f"{party_label(self, att.issuer, node.index)}",
+            )
         if att.type == "revocation":
             target = self.use(att.body["target"])
             if target is None:
                 node.flag("REF_MISSING", f"revokes {att.body['target']}, which is not in the log")
             elif target.att and target.att.issuer != att.issuer and not registrar:
-                node.flag("ROLE", f"only {target.att.issuer} or a registrar may revoke {target.id}")
+                node.flag(
+                    "ROLE",
+                    f"only {party_label(self, target.att.issuer, node.index)} or a registrar "
+                    f"may revoke {article(target.type)} it issued ({target.id})",
+                )
 
     # -- lookups of what a chain relies on ----------------------------------------------
 

@@ -92,9 +92,20 @@ def impacted(
     reached = _downstream(lookups, seeds, refs)
     shipments = lookups.shipments_among(reached)
     return [
-        {"shipment": att_id, "entry_number": number}
+        {"shipment": att_id, "entry_number": number, "entry_date": entry_date(ledger, att_id)}
         for att_id, number in sorted(shipments.items(), key=lambda kv: (kv[1], kv[0]))
     ]
+
+
+def entry_date(ledger: Ledger, shipment_id: str) -> str | None:
+    """The shipment's arrival date: the date lists are judged on (``None`` if unreadable)."""
+    entry = ledger.store.find(shipment_id)
+    if entry is None:
+        return None
+    try:
+        return str(parse_attestation(entry.envelope).body["arrival_date"])
+    except (LedgerError, KeyError):
+        return None
 
 
 def listed_subjects(ledger: Ledger, screening: ScreeningList) -> list[tuple[str, str, str]]:

@@ -1,5 +1,5 @@
-"""Steps 8-14 (12, MATERIAL, to come): the material rules of a chain (references, custody, amounts, units,
-yields and time order), judged on every material entry of the walked chain.
+"""Steps 8-14 (12, MATERIAL, to come): the material rules of a chain (references, custody,
+amounts, units, yields and time order), judged on every material entry of the walked chain.
 
 Amounts are decimals, never floats. Input masses come from the producing output's
 ``mass_kg`` (pro rata) or from an exact unit conversion of the rules data; a quantity
@@ -16,6 +16,15 @@ from typing import Any
 from ledger.admission import CLOCK_SKEW
 from ledger.encoding import format_timestamp as ts
 from ledger.verify.engine import Node, Verifier, When, event_time, is_before
+from ledger.verify.words import (
+    article,
+    event_words,
+    facility_label,
+    joined,
+    party_label,
+    plural,
+    when_words,
+)
 
 OUTPUT_TYPES = ("origin", "transformation", "transfer")
 
@@ -68,12 +77,16 @@ def resolve_inputs(v: Verifier, node: Node) -> list[Input]:
         elif producer.att is None:
             pass  # the producer's own findings say why it cannot be read
         elif producer.type not in OUTPUT_TYPES:
-            node.flag("REF_MISSING", f"input {i} refers to a {producer.type}, which has no outputs")
+            node.flag(
+                "REF_MISSING",
+                f"input {i} refers to {article(producer.type)} ({producer_id}), "
+                "which has no outputs",
+            )
         elif position >= len(producer.body["outputs"]):
             node.flag(
                 "REF_MISSING",
                 f"input {i} refers to output #{position} of {producer_id}, "
-                f"which has only {len(producer.body['outputs'])}",
+                f"which has only {plural(len(producer.body['outputs']), 'output')}",
             )
         elif producer.index >= node.index:
             node.flag("REF_MISSING", f"input {i} refers to {producer_id}, logged after this entry")
@@ -83,9 +96,9 @@ def resolve_inputs(v: Verifier, node: Node) -> list[Input]:
                 if when is not None and not is_before(when, When(effective, False)):
                     node.flag(
                         "REF_MISSING",
-                        f"input {i} ({output['lot']}) comes from {producer_id}, "
-                        f"revoked effective {ts(effective)} by {rev.id}, before "
-                        f"this event ({when.label()})",
+                        f"input {i} (lot {output['lot']}) comes from {producer_id}, "
+                        f"revoked effective {ts(effective)} (revocation time, by {rev.id}), "
+                        f"before this {node.type or 'entry'} ({when_words(node)})",
                     )
                     break
         out.append(Input(i, ref, amount, producer, output))
@@ -97,10 +110,16 @@ def check_references(v: Verifier, node: Node) -> None:
     body = node.body
     for key in ("facility", "ship_from", "ship_to"):
         if key in body and v.facility_at(body[key], node.index) is None:
-            node.flag("REF_MISSING", f"{key} {body[key]} was not declared before this entry")
+            node.flag(
+                "REF_MISSING",
+                f"{key} {body[key]} was not declared before this {node.type} was logged",
+            )
     for key in ("to", "exporter", "manufacturer"):
         if key in body and v.party_at(body[key], node.index) is None:
-            node.flag("REF_MISSING", f"{key} {body[key]} was not admitted before this entry")
+            node.flag(
+                "REF_MISSING",
+                f"{key} {body[key]} was not admitted as a party before this {node.type} was logged",
+            )
 
 
 def check_custody(v: Verifier, node: Node, inputs: list[Input]) -> None:
@@ -110,22 +129,25 @@ def check_custody(v: Verifier, node: Node, inputs: list[Input]) -> None:
         if inp.producer is not None and inp.output is not None and holder(inp.producer) != issuer:
             node.flag(
                 "CUSTODY",
-                f"input {inp.position} ({inp.lot}) is held by "
-                f"{holder(inp.producer)}, not by the issuer {issuer}",
+                f"input {inp.position} (lot {inp.lot}) is held by "
+                f"{party_label(v, holder(inp.producer), node.index)}, not by the issuer "
+                f"{party_label(v, issuer, node.index)}",
             )
     if node.type in ("origin", "transformation"):
         facility = v.facility_at(node.body["facility"], node.index)
         if facility is not None and facility.body["operator"] != issuer:
             node.flag(
                 "CUSTODY",
-                f"facility {node.body['facility']} is operated by "
-                f"{facility.body['operator']}, not by the issuer {issuer}",
+                f"facility {facility_label(v, node.body['facility'], node.index)} is "
+                f"operated by {party_label(v, facility.body['operator'], node.index)}, "
+                f"not by the issuer {party_label(v, issuer, node.index)}",
             )
     if node.type == "transfer" and node.body["from"] != issuer:
         node.flag(
             "CUSTODY",
-            f"a transfer is issued by its seller; from is {node.body['from']}, "
-            f"the issuer is {issuer}",
+            f"a transfer is issued by its seller; the seller is "
+            f"{party_label(v, node.body['from'], node.index)}, the issuer "
+            f"{party_label(v, issuer, node.index)}",
         )
 
 
@@ -159,13 +181,22 @@ def check_consumption(v: Verifier, inputs_of: dict[str, list[Input]]) -> None:
         taken.sort(key=lambda pair: pair[0].index)
         for consumer, _ in taken:
             v.use(consumer.id)
-        detail = ", ".join(f"{c.id} ({a})" for c, a in taken)
-        for node in chain_consumers:
-            node.flag(
-                "OVERCONSUMED",
-                f"output {ref} ({inp.lot}: {available} {inp.unit}) is "
-                f"consumed {total} {inp.unit} in all, by {detail}",
-            )
+        detail = joined([f"{a} {inp.unit} by {_consumer_words(v, c)}" for c, a in taken])
+        # one fault, one finding: on the last entry of this chain that takes from the lot
+        last = max(chain_consumers, key=lambda n: n.index)
+        last.flag(
+            "OVERCONSUMED",
+            f"lot {inp.lot} ({ref}) holds {available} {inp.unit} but is consumed "
+            f"{total} {inp.unit} in all: {detail}",
+        )
+
+
+def _consumer_words(v: Verifier, consumer: Node) -> str:
+    issuer = consumer.att.issuer if consumer.att else "?"
+    return (
+        f"{article(consumer.type or 'entry')} of {party_label(v, issuer, consumer.index)} "
+        f"({consumer.id}, {when_words(consumer)})"
+    )
 
 
 def _input_mass(v: Verifier, inp: Input) -> Decimal | None:
@@ -198,14 +229,15 @@ def _masses(
             unit_flagged.add(inp.ref)
             inp.producer.flag(
                 "UNIT",
-                f"output {inp.ref} ({inp.lot}) is in {inp.unit} with no "
-                f"mass_kg, so {node.id} cannot be mass-balanced",
+                f"lot {inp.lot} ({inp.ref}) is measured in {inp.unit} with no mass_kg, so "
+                f"the {node.body.get('process', node.type)} that consumes it ({node.id}) "
+                "cannot be mass-balanced",
             )
     for i, (out, mass) in enumerate(zip(outputs, out_masses, strict=True)):
         if mass is None:
             node.flag(
                 "UNIT",
-                f"output {i} ({out['lot']}) is in {out['quantity']['unit']} "
+                f"lot {out['lot']} (output {i}) is measured in {out['quantity']['unit']} "
                 f"with no mass_kg, so this {node.type} cannot be mass-balanced",
             )
     known_in = [m for m in in_masses if m is not None]
@@ -227,7 +259,10 @@ def _transfer_balance(v: Verifier, node: Node, inputs: list[Input], flagged: set
         used = sum((i.amount for i in inputs), Decimal(0))
         unit = units.pop()
         if got > used * limit:
-            node.flag("YIELD", f"the transfer passes on {got} {unit} but consumes {used} {unit}")
+            node.flag(
+                "YIELD",
+                f"{event_words(v, node)} passes on {got} {unit} but consumes {used} {unit}",
+            )
             return
         in_kg = [m for m in (_input_mass(v, i) for i in inputs) if m is not None]
         out_kg = [m for m in (_output_mass(v, o) for o in outputs) if m is not None]
@@ -236,14 +271,15 @@ def _transfer_balance(v: Verifier, node: Node, inputs: list[Input], flagged: set
         if complete and mass_out > mass_in * limit:
             node.flag(
                 "YIELD",
-                f"the transfer passes on {_fmt(mass_out)} kg but consumes {_fmt(mass_in)} kg",
+                f"{event_words(v, node)} passes on {_fmt(mass_out)} kg but consumes "
+                f"{_fmt(mass_in)} kg",
             )
         return
     masses = _masses(v, node, inputs, flagged)
     if masses is not None and sum(masses[1], Decimal(0)) > masses[0] * limit:
         node.flag(
             "YIELD",
-            f"the transfer passes on {_fmt(sum(masses[1], Decimal(0)))} kg but "
+            f"{event_words(v, node)} passes on {_fmt(sum(masses[1], Decimal(0)))} kg but "
             f"consumes {_fmt(masses[0])} kg",
         )
 
@@ -260,13 +296,13 @@ def _transformation_balance(
         return
     total_in, out_masses = masses
     outputs = node.body["outputs"]
-    what = f"{rule.process} at {node.body['facility']}"
+    what = event_words(v, node)
     total_out = sum(out_masses, Decimal(0))
+    problems: list[str] = []
     if rule.max_yield is not None and total_out > total_in * rule.max_yield:
-        node.flag(
-            "YIELD",
-            f"{what} yields {_fmt(total_out)} kg from {_fmt(total_in)} kg of "
-            f"inputs, above the maximum yield {rule.max_yield}",
+        problems.append(
+            f"yields {_fmt(total_out)} kg from {_fmt(total_in)} kg of inputs, above the "
+            f"maximum yield {rule.max_yield} of {rule.process}"
         )
     for cap in rule.products:
         product = sum(
@@ -278,12 +314,12 @@ def _transformation_balance(
             Decimal(0),
         )
         if product > total_in * cap.max_yield:
-            node.flag(
-                "YIELD",
-                f"{what} yields {_fmt(product)} kg of "
-                f"{'/'.join(sorted(cap.words))} from {_fmt(total_in)} kg of inputs, above "
-                f"the maximum yield {cap.max_yield}",
+            problems.append(
+                f"yields {_fmt(product)} kg of {'/'.join(sorted(cap.words))} from "
+                f"{_fmt(total_in)} kg of inputs, above the maximum yield {cap.max_yield}"
             )
+    if problems:  # one fault (too much output), one finding
+        node.flag("YIELD", f"{what} {'; and '.join(problems)}")
 
 
 def check_mass(v: Verifier, node: Node, inputs: list[Input], flagged: set[str]) -> None:
@@ -310,28 +346,34 @@ def check_time(v: Verifier, node: Node, inputs: list[Input]) -> None:
     if node.integrated_at is not None and att.issued_at > node.integrated_at + CLOCK_SKEW:
         node.flag(
             "TIME_ORDER",
-            f"issued_at {ts(att.issued_at)} is after the entry was "
-            f"logged ({ts(node.integrated_at)})",
+            f"issued_at {ts(att.issued_at)} (issue time) is after the entry was "
+            f"logged at {ts(node.integrated_at)} (log time)",
         )
     if when is None:
         return
+    earlier: set[str] = set()
     for inp in inputs:
         before = event_time(inp.producer) if inp.producer is not None else None
-        if inp.output is not None and before is not None and is_before(when, before):
+        if inp.producer is None or inp.output is None or before is None:
+            continue
+        if is_before(when, before) and inp.producer.id not in earlier:
+            earlier.add(inp.producer.id)
             node.flag(
                 "TIME_ORDER",
-                f"this event ({when.label()}) is before the event it consumes: "
-                f"{inp.producer.id if inp.producer else inp.ref} ({before.label()})",
+                f"this {node.type} ({when_words(node)}) comes before the "
+                f"{inp.producer.type} it takes lot {inp.lot} from "
+                f"({inp.producer.id}, {when_words(inp.producer)})",
             )
     if node.type == "shipment":
         return  # an entry is filed before its goods arrive
     if node.integrated_at is not None and not _not_after(node.integrated_at, when):
         node.flag(
             "TIME_ORDER",
-            f"event time {when.label()} is after the entry was logged ({ts(node.integrated_at)})",
+            f"the {when_words(node)} is after the entry was logged at "
+            f"{ts(node.integrated_at)} (log time)",
         )
     elif not _not_after(v.now, when):
-        node.flag("TIME_ORDER", f"event time {when.label()} is in the future")
+        node.flag("TIME_ORDER", f"the {when_words(node)} is in the future")
 
 
 def check_material(v: Verifier) -> dict[str, list[Input]]:

@@ -55,14 +55,14 @@ def _named_subjects(ledger: Ledger, orders: list[Order]) -> set[tuple[str, str]]
     return out
 
 
-def _candidates(ledger: Ledger, orders: list[Order]) -> dict[str, str]:
+def _candidates(ledger: Ledger, orders: list[Order]) -> dict[str, dict[str, Any]]:
     rules = default_rules()
     lookups = Lookups(ledger.store)
     facilities: set[str] = set()
-    found: dict[str, str] = {}
+    found: dict[str, dict[str, Any]] = {}
 
     def add(items: list[dict[str, Any]]) -> None:
-        found.update({i["shipment"]: i["entry_number"] for i in items})
+        found.update({i["shipment"]: i for i in items})
 
     for kind, subject in _named_subjects(ledger, orders):
         add(impacted(ledger, **({"party": subject} if kind == "party" else {"facility": subject})))
@@ -89,7 +89,9 @@ def impacted_by_orders(
     heads = tuple(f"{o.action} {o.id} " for o in orders)
     out = []
     candidates = _candidates(ledger, orders)
-    for shipment_id, entry_number in sorted(candidates.items(), key=lambda kv: (kv[1], kv[0])):
+    for shipment_id, item in sorted(
+        candidates.items(), key=lambda kv: (kv[1]["entry_number"], kv[0])
+    ):
         verdict = verify(shipment_id)
         caught = [
             f.to_json()
@@ -100,7 +102,8 @@ def impacted_by_orders(
             out.append(
                 {
                     "shipment": shipment_id,
-                    "entry_number": entry_number,
+                    "entry_number": item["entry_number"],
+                    "entry_date": item.get("entry_date"),
                     "status": verdict.status,
                     "findings": caught,
                 }

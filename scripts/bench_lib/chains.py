@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from ledger.attestation import Attestation
-from ledger.demo import SCREENING_EXCERPT, WRO_EXCERPT
 from ledger.encoding import format_timestamp
 from ledger.errors import LedgerError
 from ledger.lists import record_version
@@ -33,16 +32,15 @@ STEP = timedelta(minutes=10)
 
 
 ROOT = Path(__file__).resolve().parents[2]
-ENTITY_LIST = ROOT.parent / "shared" / "data" / "uflpa-entity-list.csv"
+ENTITY_LIST = ROOT / "data" / "uflpa-entity-list.csv"
 WRO_LIST = ROOT / "data" / "wro-findings.csv"
 
 
 def load_screening_lists(ledger: Ledger, now: datetime) -> None:
     """Both kinds of screening list, as a deployment verifies with (their matching is
     part of what verification costs)."""
-    entity = ENTITY_LIST.read_bytes() if ENTITY_LIST.is_file() else SCREENING_EXCERPT.encode()
-    orders = WRO_LIST.read_bytes() if WRO_LIST.is_file() else WRO_EXCERPT.encode()
-    for kind, data in (("entity", entity), ("wro", orders)):
+    for kind, path in (("entity", ENTITY_LIST), ("wro", WRO_LIST)):
+        data = path.read_bytes()
         record_version(ledger.store, data, kind=kind, name=f"{kind}-list", source=None, now=now)
 
 
