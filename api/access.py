@@ -1,10 +1,15 @@
 """Who may read what: bearer tokens bound to parties, and the read policy.
 
-Rules (DESIGN.md, issue 4): a party with the ``cbp`` role reads everything; an importer
-reads the full upstream chain of its own shipments; any other party reads what it
-issued and what was transferred to it. Party and key entries (the directory) and
-certificates with their revocations (published by design) are public, as are the
-checkpoint, proofs and leaves. Writes need no token: envelope signatures authorise them.
+Rules (DESIGN.md): a party with the ``cbp`` role reads everything; an importer reads the
+full upstream chain of its own shipments; any other party reads what it issued and what
+was transferred to it. Envelopes always need a token (401 before anything is looked
+up); with one, party, key and certificate entries (and certificate revocations) are
+readable by every party, as the directory and certificate routes publish them anyway.
+The checkpoint, proofs, leaves, the party directory and certificates are public.
+
+A read the caller may not make is answered exactly as a read of something that does
+not exist: the same 404, the same words. Writes need no token: envelope signatures
+authorise them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from flask import current_app, g, request
 
 from api.queries import body_of, entries_of_type
 from ledger import verify
-from ledger.errors import ForbiddenError, UnauthorizedError
+from ledger.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from ledger.log import Ledger
 from ledger.storage.base import StoredEntry
 from ledger.tokens import TokenStore
@@ -154,25 +159,41 @@ class Policy:
             return True
         return self.in_chains_of(who.party, entry.attestation_id)
 
-    def require_entry(self, entry: StoredEntry) -> None:
-        """Allow a read of ``entry``, or raise 401 (no token) or 403 (not this party's)."""
-        if self.is_public(entry):
-            return
-        who = principal(required=True)
-        if not self.can_read(who, entry):
-            raise ForbiddenError(
-                f"{who.party if who else 'anonymous'} may not read entry {entry.index}"
-            )
+    def readable_entry(self, who: Principal, entry: StoredEntry | None, ref: str) -> StoredEntry:
+        """``entry`` if ``who`` may read it; else the very 404 of an entry that does not exist."""
+        if entry is None or not self.can_read(who, entry):
+            raise no_entry(ref)
+        return entry
 
-    def require_shipment(self, shipment: StoredEntry) -> Principal:
-        """Shipment views (verdict, bundle, graph): CBP and the importer of record."""
-        who = principal(required=True)
-        assert who is not None
-        if not (who.is_cbp or shipment.issuer == who.party):
-            raise ForbiddenError(
-                f"{who.party} is neither CBP nor the importer of record of this shipment"
-            )
-        return who
+    @staticmethod
+    def readable_shipment(who: Principal, entry: StoredEntry | None, ref: str) -> StoredEntry:
+        """Shipment views: CBP and the importer of record; to anyone else, not found.
+
+        A non-shipment entry named by index, another importer's shipment and no entry at
+        all get the same answer, so neither existence nor type can be read off it.
+        """
+        if entry is None or entry.type != "shipment":
+            raise no_shipment(ref)
+        if not (who.is_cbp or entry.issuer == who.party):
+            raise no_shipment(ref)
+        return entry
+
+
+def no_entry(ref: str) -> NotFoundError:
+    """The one answer to an entry that is missing or not the caller's to read."""
+    return NotFoundError(f"no entry {ref} that this token may read")
+
+
+def no_shipment(ref: str) -> NotFoundError:
+    """The one answer to a shipment that is missing or not the caller's to read."""
+    return NotFoundError(f"no shipment {ref} that this token may read")
+
+
+def reader() -> Principal:
+    """The request's principal; 401 without one (called before anything is looked up)."""
+    who = principal(required=True)
+    assert who is not None
+    return who
 
 
 def require_cbp() -> Principal:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, request
 
-from api import certificates, entries, health, impact, log, openapi, parties, shipments
+from api import certificates, entries, guard, health, impact, log, openapi, parties, shipments
 from api.access import ApiState, Policy
 from api.errors import UriTooLongError, register_error_handlers
 from ledger.errors import ConfigError, MalformedError
@@ -18,11 +18,13 @@ from ledger.tokens import TokenStore
 #: Limits; each can be overridden through ``config``.
 DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 2 << 20,  # one envelope is at most 1 MiB; 2 MiB leaves room
-    "LOTCHAIN_MAX_BATCH_BYTES": 32 << 20,  # POST /v1/entries:batch
+    "LOTCHAIN_MAX_BATCH_BYTES": 2 << 20,  # POST /v1/entries:batch (the README's 2 MiB)
     "LOTCHAIN_MAX_BATCH": 500,  # envelopes per batch
     "LOTCHAIN_PAGE_SIZE": 1000,  # items per page (leaves, shipments, certificates, parties)
     "LOTCHAIN_SCAN_BUDGET": 1000,  # entries one search request examines before it pages
     "LOTCHAIN_MAX_QUERY": 2048,  # bytes of query string
+    "LOTCHAIN_MAX_HEADERS": guard.MAX_HEADERS,  # header fields per request
+    "LOTCHAIN_MAX_HEADER_BYTES": guard.MAX_HEADER_BYTES,  # all header fields together
 }
 
 
@@ -55,6 +57,14 @@ def create_app(
     register_error_handlers(app)
     app.before_request(_check_query)
     app.after_request(_harden)
+    app.wsgi_app = guard.RequestGuard(  # type: ignore[method-assign]
+        app.wsgi_app,
+        max_headers=int(settings["LOTCHAIN_MAX_HEADERS"]),
+        max_header_bytes=int(settings["LOTCHAIN_MAX_HEADER_BYTES"]),
+        max_body_bytes=max(
+            int(settings["MAX_CONTENT_LENGTH"]), int(settings["LOTCHAIN_MAX_BATCH_BYTES"])
+        ),
+    )
     return app
 
 

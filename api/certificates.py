@@ -1,8 +1,11 @@
 """Certificates published by auditors: search and status (public, as certificates are).
 
-Status is computed at the log's clock: ``revoked`` once a revocation is effective,
-``expired`` after ``valid_until``, ``not_yet_valid`` before ``valid_from``, else
-``valid``. A verdict judges certificates at each event's time instead.
+Status is computed at the log's clock by :func:`ledger.certificates.certificate_status`,
+the function the verifier applies at each event's time: ``revoked`` once a revocation
+is effective, ``invalid`` when its audits do not bear it (another facility, a failed
+audit, validity beginning before the first audit, no audit yet), ``expired`` after
+``valid_until``, ``not_yet_valid`` before ``valid_from``, else ``valid``; ``reasons``
+say why.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from api.access import state
 from api.queries import (
     ATTESTATION_ID,
     CERTIFICATE_STATUSES,
+    audits_of,
     body_of,
     certificate_json,
     entries_of_type,
@@ -30,7 +34,8 @@ bp = Blueprint("certificates", __name__)
 def _view(entry: StoredEntry) -> dict[str, Any]:
     ledger = state().ledger
     revocation = revocation_of(ledger, entry.attestation_id)
-    return certificate_json(entry, body_of(entry), revocation, ledger.clock())
+    body = body_of(entry)
+    return certificate_json(entry, body, revocation, ledger.clock(), audits_of(ledger, body))
 
 
 @bp.get("/v1/certificates")

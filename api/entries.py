@@ -12,9 +12,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from api import params
-from api.access import state
+from api.access import reader, state
 from api.errors import ReadOnlyError, problem_body
-from api.queries import entry_json, find_entry
+from api.queries import entry_json, lookup_entry
 from ledger.canonical import parse_json
 from ledger.errors import LedgerError, MalformedError, TooLargeError
 from ledger.log import Ledger
@@ -67,8 +67,9 @@ def append_batch() -> tuple[Response, int]:
 
 @bp.get("/v1/entries/<ref>")
 def get_entry(ref: str) -> dict[str, Any]:
-    """An entry by attestation id or index, if the caller may read it."""
+    """An entry by attestation id or index, if the caller may read it (else a plain 404)."""
+    who = reader()
     st = state()
-    entry = find_entry(st.ledger, params.check(ref, params.ATTESTATION_OR_INDEX, "an entry"))
-    st.policy.require_entry(entry)
+    params.check(ref, params.ATTESTATION_OR_INDEX, "an entry")
+    entry = st.policy.readable_entry(who, lookup_entry(st.ledger, ref), ref)
     return entry_json(st.ledger, entry)

@@ -7,6 +7,7 @@ raised), never as an HTML page or a traceback: clients branch on ``code``.
 
 from __future__ import annotations
 
+from json import dumps as json_dumps
 from typing import Any
 
 import peewee as pw
@@ -26,11 +27,15 @@ HTTP_CODES = {
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
+    408: "TIMEOUT",
+    411: "MALFORMED",
     413: "TOO_LARGE",
     414: "TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    417: "MALFORMED",
     431: "TOO_LARGE",
     500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
 }
 
 
@@ -52,6 +57,25 @@ class UriTooLongError(TooLargeError):
 
 def problem_type(code: str) -> str:
     return PROBLEM_BASE + code.lower().replace("_", "-")
+
+
+def http_problem(status: int, title: str, detail: str, instance: str | None = None) -> bytes:
+    """A problem document for an HTTP condition, as bytes, with no Flask request around.
+
+    The WSGI guard and the front servers (waitress, gunicorn) answer with it, so an error
+    a client meets before the app runs still reads like every other error.
+    """
+    code = HTTP_CODES.get(status, f"HTTP_{status}")
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    return json_dumps(body, separators=(",", ":")).encode("utf-8")
 
 
 def problem_body(error: LedgerError) -> dict[str, Any]:

@@ -43,10 +43,11 @@ def _shipment_view(op_id: str, summary: str, schema: dict[str, Any], **extra: An
             op_id,
             "shipments",
             summary,
-            {**ok(schema, summary), **problems(400, 401, 403, 404, 503)},
+            {**ok(schema, summary), **problems(400, 401, 404, 503)},
             parameters=[path("ref", params.SHIPMENT_REF, "Attestation id, entry number or index.")],
             auth="required",
-            description="Readable by CBP and by the importer of record.",
+            description="Readable by CBP and by the importer of record; to anyone else, and for "
+            "an entry that is not a shipment, the same 404 as for a shipment that does not exist.",
             **extra,
         )
     }
@@ -119,12 +120,14 @@ def paths(page_size: int, max_batch: int) -> dict[str, Any]:
                 "getEntry",
                 "entries",
                 "An entry with its envelope and inclusion proof",
-                {**ok(ref("Entry"), "The entry."), **problems(400, 401, 403, 404, 503)},
+                {**ok(ref("Entry"), "The entry."), **problems(400, 401, 404, 503)},
                 parameters=[path("ref", params.ATTESTATION_OR_INDEX, "Attestation id or index.")],
-                auth="optional",
+                auth="required",
                 description="Party, key and certificate entries (and revocations of "
-                "certificates) are public; CBP reads all; an importer reads the upstream chains "
-                "of its shipments; any party reads what it issued or was transferred to it.",
+                "certificates) are readable with any party's token; CBP reads all; an importer "
+                "reads the upstream chains of its shipments; any party reads what it issued or "
+                "was transferred to it. What the token may not read is answered with the same "
+                "404 as an entry that does not exist.",
             )
         },
         "/v1/checkpoint": {

@@ -23,6 +23,7 @@ def party_json(record: PartyRecord) -> dict[str, Any]:
         "country": record.country,
         "roles": sorted(record.roles),
         "aliases": list(record.aliases),
+        "filer_codes": list(record.filer_codes),
         "attestation": record.attestation,
     }
 

@@ -8,14 +8,14 @@ decodes them. Shipments and certificates are listed through the store's indexed
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from ledger import verify
+from ledger import entrynumber
+from ledger.certificates import STATUSES, AuditRecord, Revoked, certificate_status
 from ledger.encoding import b64encode, format_timestamp, parse_timestamp
 from ledger.errors import ConfigError, MalformedError, NotFoundError
 from ledger.log import Ledger
@@ -24,7 +24,6 @@ from ledger.storage.lookup import Lookups
 from ledger.storage.sql import SqlStore
 
 ATTESTATION_ID = re.compile(r"sha256:[0-9a-f]{64}")
-ENTRY_NUMBER = re.compile(r"[A-Z0-9]{3}-?[0-9]{7}-?[0-9]")
 INDEX = re.compile(r"0|[1-9][0-9]{0,17}")
 
 
@@ -63,22 +62,34 @@ def find_entry(ledger: Ledger, ref: str) -> StoredEntry:
     raise MalformedError("an entry is named by its attestation id (sha256:<hex>) or index")
 
 
-def find_shipment(ledger: Ledger, ref: str) -> StoredEntry:
-    """A shipment by attestation id, CBP entry number (dashes optional) or log index."""
-    entry: StoredEntry | None = None
+def lookup_entry(ledger: Ledger, ref: str) -> StoredEntry | None:
+    """An entry by attestation id or index, or None: the caller decides what "none" says."""
+    try:
+        return find_entry(ledger, ref)
+    except NotFoundError:
+        return None
+
+
+def lookup_shipment(ledger: Ledger, ref: str) -> StoredEntry | None:
+    """The entry a shipment reference names, of whatever type, or None.
+
+    An attestation id names an entry; anything of an entry number's shape (dashes
+    optional, eleven digits included) is only ever an entry number, never read as a log
+    index as well; a shorter or longer number is a log index.
+    """
+    store = ledger.store
+    normal = entrynumber.parse(ref)
     if ATTESTATION_ID.fullmatch(ref):
-        entry = ledger.store.find(ref)
-    elif ENTRY_NUMBER.fullmatch(ref) or INDEX.fullmatch(ref):
-        if ENTRY_NUMBER.fullmatch(ref):
-            with contextlib.suppress(NotFoundError):
-                entry = ledger.store.find(verify.resolve_shipment(ledger, ref))
-        if entry is None and INDEX.fullmatch(ref):
-            entry = ledger.store.get(int(ref))
-    else:
-        raise MalformedError("a shipment is named by attestation id, entry number or log index")
-    if entry is None or entry.type != "shipment":
-        raise NotFoundError(f"no shipment {ref} in the log")
-    return entry
+        return store.find(ref)
+    if normal is not None:
+        for spelling in entrynumber.spellings(normal):
+            found = store.shipment_by_entry(spelling)
+            if found is not None:
+                return store.find(found)
+        return None
+    if INDEX.fullmatch(ref):
+        return lookup_entry(ledger, ref)
+    raise MalformedError("a shipment is named by attestation id, entry number or log index")
 
 
 def entries_of_type(
@@ -145,7 +156,7 @@ def chain_countries(ledger: Ledger, chain: frozenset[str]) -> set[str]:
 
 # -- certificates ----------------------------------------------------------------------
 
-CERTIFICATE_STATUSES = ("valid", "expired", "revoked", "not_yet_valid")
+CERTIFICATE_STATUSES = STATUSES
 
 
 def revocation_of(ledger: Ledger, target: str) -> dict[str, Any] | None:
@@ -169,19 +180,34 @@ def revocation_of(ledger: Ledger, target: str) -> dict[str, Any] | None:
     return found
 
 
+def _revoked(revocation: dict[str, Any] | None) -> Revoked | None:
+    if revocation is None:
+        return None
+    return Revoked(parse_timestamp(revocation["effective_at"]), revocation["attestation"])
+
+
+def audits_of(ledger: Ledger, body: dict[str, Any]) -> list[AuditRecord]:
+    """The audits a certificate names, as the log has them, with their revocations."""
+    out = []
+    for audit_id in body["audits"]:
+        entry = ledger.store.find(audit_id)
+        if entry is None or entry.type != "audit":
+            out.append(AuditRecord(audit_id, None))
+        else:
+            revoked = _revoked(revocation_of(ledger, audit_id))
+            out.append(AuditRecord(audit_id, body_of(entry), revoked))
+    return out
+
+
 def certificate_json(
-    entry: StoredEntry, body: dict[str, Any], revocation: dict[str, Any] | None, now: datetime
+    entry: StoredEntry,
+    body: dict[str, Any],
+    revocation: dict[str, Any] | None,
+    now: datetime,
+    audits: list[AuditRecord],
 ) -> dict[str, Any]:
-    """A certificate with its status at ``now``: revoked, expired, not yet valid or valid."""
-    today = format_timestamp(now)[:10]
-    if revocation is not None and parse_timestamp(revocation["effective_at"]) <= now:
-        status = "revoked"
-    elif today > body["valid_until"]:
-        status = "expired"
-    elif today < body["valid_from"]:
-        status = "not_yet_valid"
-    else:
-        status = "valid"
+    """A certificate with its status at ``now`` (the verifier's own judgement of it)."""
+    status = certificate_status(body, now, audits=audits, revoked=_revoked(revocation))
     return {
         "attestation": entry.attestation_id,
         "index": entry.index,
@@ -193,7 +219,8 @@ def certificate_json(
         "valid_from": body["valid_from"],
         "valid_until": body["valid_until"],
         "audits": body["audits"],
-        "status": status,
+        "status": status.status,
+        "reasons": list(status.reasons),
         "revocation": revocation,
         "integrated_at": format_timestamp(entry.integrated_at, micro=True),
     }

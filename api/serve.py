@@ -1,5 +1,9 @@
 """Serve the API with a production WSGI server: waitress (threads) or gunicorn (processes).
 
+Either server's limits sit above the app's own (:mod:`api.guard`), so the app answers
+first; what a server still refuses itself is answered as a problem too (:mod:`api.front`,
+:mod:`api.gunicorn_worker`).
+
 One process with waitress's thread pool is the default and runs everywhere. With
 ``workers > 1`` gunicorn forks that many worker processes (each with ``threads``
 threads); each worker opens its own database connection after the fork, and SQLite
@@ -38,9 +42,16 @@ def serve(
     if workers == 1:
         import waitress
 
+        from api.front import WAITRESS_LIMITS, use_problem_channels
+
         app = _app(home, passphrase, db)
         logging.getLogger("waitress").setLevel(logging.INFO)
-        waitress.serve(app, host=host, port=port, threads=threads, ident="lotchain")
+        server = waitress.create_server(
+            app, host=host, port=port, threads=threads, ident="lotchain", **WAITRESS_LIMITS
+        )
+        use_problem_channels(server)
+        server.print_listen("Serving on http://{}:{}")
+        server.run()
         return
     _gunicorn(home, host, port, workers, threads, passphrase, db)
 
@@ -56,6 +67,8 @@ def _gunicorn(
 ) -> None:
     try:
         from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+        from api.gunicorn_worker import LIMITS, ProblemThreadWorker
     except ImportError as e:
         raise ConfigError(
             "--workers above 1 needs gunicorn (pip install gunicorn; not on Windows); "
@@ -73,10 +86,11 @@ def _gunicorn(
                 "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
                 "workers": workers,
                 "threads": threads,
-                "worker_class": "gthread",
+                "worker_class": ProblemThreadWorker,  # gthread; its refusals are problems
                 "preload_app": False,
                 "accesslog": "-",
                 "proc_name": "lotchain",
+                **LIMITS,
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)

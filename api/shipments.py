@@ -11,12 +11,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from api import params
-from api.access import Principal, principal, state
+from api.access import Principal, principal, reader, state
 from api.queries import (
     body_of,
     chain_countries,
     entries_of_type,
-    find_shipment,
+    lookup_shipment,
     shipment_summary,
 )
 from ledger import verify
@@ -119,9 +119,11 @@ def _match(entry: StoredEntry, filters: _Filters) -> dict[str, Any] | None:
 
 
 def _shipment(ref: str) -> tuple[StoredEntry, Principal]:
+    """The shipment ``ref`` names: 401 before any lookup, then one 404 for all it may not see."""
+    who = reader()
     st = state()
-    entry = find_shipment(st.ledger, params.check(ref, params.SHIPMENT_REF, "a shipment"))
-    return entry, st.policy.require_shipment(entry)
+    params.check(ref, params.SHIPMENT_REF, "a shipment")
+    return st.policy.readable_shipment(who, lookup_shipment(st.ledger, ref), ref), who
 
 
 @bp.get("/v1/shipments/<ref>")

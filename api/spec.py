@@ -114,6 +114,7 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
         "country": ref("defs.country"),
         "roles": {"type": "array", "items": {"enum": list(params.ROLES)}},
         "aliases": {"type": "array", "items": {"type": "string"}},
+        "filer_codes": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z0-9]{3}$"}},
         "attestation": ref("defs.attestationId"),
     }
     key = {
@@ -255,6 +256,7 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
                 "valid_until": ref("defs.date"),
                 "audits": {"type": "array", "items": ref("defs.attestationId")},
                 "status": {"enum": list(CERTIFICATE_STATUSES)},
+                "reasons": {"type": "array", "items": {"type": "string"}},
                 "revocation": {"anyOf": [revocation, {"type": "null"}]},
                 "integrated_at": TIME,
             }
@@ -292,11 +294,11 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
 _STATUS_TEXT = {
     400: "Malformed request (code MALFORMED or SCHEMA).",
     401: "A bearer token is needed, or the one given is unknown or revoked.",
-    403: "The token's party may not read this (or, on append, lacks the role).",
-    404: "Not found.",
+    403: "The token's party lacks the role for this route (or, on append, for the type).",
+    404: "Not found, or not readable with this token (the two are answered alike).",
     409: "Refused: a replay or a double spend.",
     413: "The body, or the batch, is over the limit.",
-    414: "The query string is over the limit.",
+    414: "The query string or request target is over the limit.",
     422: "Refused by an admission rule (signature, key, schema, reference, custody...).",
     503: "The database is unavailable, or the server is read-only (code READ_ONLY).",
 }

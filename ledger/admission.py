@@ -7,17 +7,19 @@ are numbered and run in this order, so the same envelope always gets the same er
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ledger import entrynumber, materials
 from ledger.attestation import Attestation
 from ledger.encoding import b64decode, parse_timestamp
 from ledger.errors import (
     CustodyError,
     KeyInvalidError,
     MalformedError,
+    MaterialError,
     OverconsumedError,
     RefMissingError,
     ReplayError,
@@ -136,19 +138,39 @@ def state_request(attestations: Iterable[Attestation]) -> StateRequest:
             req.parties.add(body["to"])
         elif kind == "shipment":
             req.parties.update((body["exporter"], body["manufacturer"]))
-            req.shipments.add(body["entry_number"])
+            normal = entrynumber.parse(body["entry_number"])
+            if normal is not None:
+                req.shipments.update(entrynumber.spellings(normal))
         elif kind == "certificate":
             req.attestations.update(body["audits"])
         elif kind == "revocation":
             req.attestations.add(body["target"])
         if "facility" in body:
             req.facilities.add(body["facility"])
-        req.outputs.update(item["ref"] for item in body.get("inputs", ()))
+        refs = [item["ref"] for item in body.get("inputs", ())]
+        req.outputs.update(refs)
+        req.attestations.update(ref.partition("#")[0] for ref in refs)
     return req
 
 
-def admit(att: Attestation, view: StateView, trust: TrustRoot, *, now: datetime) -> StateDelta:
-    """Judge ``att`` against the state as of ``now``; return its rows or raise."""
+#: The body of a logged attestation by id (None when it is not in the log).
+Bodies = Callable[[str], dict[str, Any] | None]
+
+
+def admit(
+    att: Attestation,
+    view: StateView,
+    trust: TrustRoot,
+    *,
+    now: datetime,
+    bodies: Bodies | None = None,
+) -> StateDelta:
+    """Judge ``att`` against the state as of ``now``; return its rows or raise.
+
+    With ``bodies`` (the log reading what an entry consumes), material identity is
+    judged too; a replay of the log without it (``lotchain audit``) leaves it to the
+    verifier, so entries logged before the rule existed replay as they were.
+    """
     # 1. replay: the same payload bytes are already in the log
     if view.attestation(att.id) is not None:
         raise ReplayError(f"attestation {att.id} is already in the log", attestation=att.id)
@@ -170,7 +192,10 @@ def admit(att: Attestation, view: StateView, trust: TrustRoot, *, now: datetime)
         )
     # 6. the type's own references, custody and amounts
     delta = _RULES[att.type](att, view, trust, now)
-    # 7. index rows the verifier and impact queries look things up by
+    # 7. material identity (MATERIAL), where the log holds what the entry consumes
+    if bodies is not None:
+        check_material(att, view, bodies)
+    # 8. index rows the verifier and impact queries look things up by
     delta.lookups.extend(lookup_rows(att))
     return delta
 
@@ -190,6 +215,44 @@ def lookup_rows(att: Attestation) -> list[Lookup]:
     return []
 
 
+def check_material(att: Attestation, view: StateView, bodies: Bodies) -> None:
+    """Verification step 12 at append: the same judgement (:mod:`ledger.materials`)."""
+    body = att.body
+    rules = materials.default_material_rules()
+    problems: list[str] = []
+    if att.type == "origin":
+        facility = view.facility(body["facility"])
+        declared = bodies(facility.attestation) if facility is not None else None
+        if declared is None:
+            return
+        problems = materials.origin_problems(rules, body, declared["processes"])
+    elif att.type in ("transfer", "transformation"):
+        consumed = []
+        for item in body["inputs"]:
+            record = view.output(item["ref"])
+            producer = bodies(record.attestation) if record is not None else None
+            if record is None or producer is None:
+                return  # cannot be judged here; the verifier judges it
+            consumed.append(
+                materials.Consumed(producer["outputs"][record.position], Decimal(item["amount"]))
+            )
+        if att.type == "transfer":
+            # amounts are the verifier's (YIELD, or MATERIAL for one material of several)
+            problems = materials.transfer_problems(
+                rules,
+                consumed,
+                body["outputs"],
+                materials.default_mass_units(),
+                check_amounts=False,
+            )
+        else:
+            problems = materials.transformation_problems(
+                rules, body["process"], consumed, body["outputs"]
+            )
+    if problems:
+        raise MaterialError(f"{att.type}: {problems[0]}", attestation=att.id)
+
+
 # -- per-type rules ---------------------------------------------------------------------
 
 
@@ -204,6 +267,7 @@ def _party(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -
             roles=frozenset(body["roles"]),
             aliases=tuple(body.get("aliases", ())),
             attestation=att.id,
+            filer_codes=tuple(body.get("filer_codes", ())),
         )
     )
     for i, key in enumerate(body["keys"]):
@@ -261,8 +325,10 @@ def _facility(att: Attestation, view: StateView, trust: TrustRoot, now: datetime
     _acting_for(att, operator, view, trust, "declare its facilities")
     existing = view.facility(body["facility_id"])
     if existing is not None and existing.operator != operator:
+        # Who operates it is not the signer's to read: say only that it is taken.
         raise CustodyError(
-            f"facility {body['facility_id']} is operated by {existing.operator}",
+            f"facility {body['facility_id']} is already declared by another operator; "
+            "choose a facility id of your own",
             attestation=att.id,
         )
     return StateDelta(
@@ -287,8 +353,7 @@ def _operated_facility(att: Attestation, view: StateView) -> None:
         )
     if facility.operator != att.issuer:
         raise CustodyError(
-            f"facility {facility.facility_id} is operated by {facility.operator}, "
-            f"not by the issuer {att.issuer}",
+            f"facility {facility.facility_id} is not operated by the issuer {att.issuer}",
             attestation=att.id,
         )
 
@@ -305,11 +370,15 @@ def _consume(att: Attestation, view: StateView, inputs: Iterable[dict[str, Any]]
             raise MalformedError(f"inputs[{i}].amount must be positive", attestation=att.id)
         output = view.output(ref)
         if output is None:
-            raise RefMissingError(f"inputs[{i}] refers to no output: {ref}", attestation=att.id)
-        if output.holder != att.issuer:
+            source = view.attestation(ref.partition("#")[0])
+            if source is None or source.issuer == att.issuer:
+                raise RefMissingError(f"inputs[{i}] refers to no output: {ref}", attestation=att.id)
+        if output is None or output.holder != att.issuer:
+            # The same words whether another party holds the output or another party's
+            # attestation (public in the leaves) has no such output: neither holder, lot
+            # nor the shape of an attestation the signer did not issue is its to read.
             raise CustodyError(
-                f"inputs[{i}] ({output.lot}) is held by {output.holder}, not by {att.issuer}",
-                attestation=att.id,
+                f"inputs[{i}] is not held by the issuer {att.issuer}", attestation=att.id
             )
         remaining = output.amount - view.consumed(ref)
         if amount > remaining:
@@ -403,18 +472,19 @@ def _revocation(att: Attestation, view: StateView, trust: TrustRoot, now: dateti
         raise RefMissingError(f"target {att.body['target']} is not in the log", attestation=att.id)
     if target.issuer != att.issuer and "registrar" not in _roles(att.issuer, view, trust):
         raise RoleError(
-            f"only the issuer of the target ({target.issuer}) or a registrar may revoke it",
-            attestation=att.id,
+            "only the issuer of the target or a registrar may revoke it", attestation=att.id
         )
     return StateDelta()
 
 
 def _shipment(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> StateDelta:
     body = att.body
-    existing = view.shipment_by_entry(body["entry_number"])
-    if existing is not None:
+    number = entrynumber.normalise(body["entry_number"])
+    _check_filer_code(att, number, view)
+    if any(view.shipment_by_entry(s) is not None for s in entrynumber.spellings(number)):
+        # Never name the other shipment: it is not the signer's to read.
         raise ReplayError(
-            f"entry number {body['entry_number']} is already declared by {existing}",
+            f"entry number {number} is already declared; an entry number is used once",
             attestation=att.id,
         )
     for role in ("exporter", "manufacturer"):
@@ -424,8 +494,27 @@ def _shipment(att: Attestation, view: StateView, trust: TrustRoot, now: datetime
             )
     return StateDelta(
         spends=_consume(att, view, body["inputs"]),
-        shipments=[(body["entry_number"], att.id)],
+        shipments=[(number, att.id)],
     )
+
+
+def _check_filer_code(att: Attestation, number: str, view: StateView) -> None:
+    """An importer files only under the filer codes its registrar-signed party entry declares.
+
+    Entry numbers are predictable (filer code, then a running number): without this,
+    any importer could declare a competitor's next numbers first.
+    """
+    record = view.party(att.issuer)
+    codes = record.filer_codes if record is not None else ()
+    code = entrynumber.filer_code(number)
+    if code not in codes:
+        declared = ", ".join(codes) if codes else "none"
+        raise RoleError(
+            f"entry number {number} uses filer code {code}, which is not one of the "
+            f"issuer's filer codes ({declared}); use one of them, or have a registrar "
+            f"re-register {att.issuer} with --filer-code {code}",
+            attestation=att.id,
+        )
 
 
 _RULES = {

@@ -179,6 +179,15 @@ class YieldError(LedgerError):
     title = "Yield exceeded"
 
 
+class MaterialError(LedgerError):
+    """An event changes material in a way it cannot: a transfer that turns lint into yarn,
+    a process that cannot make its output, an origin of a processed good."""
+
+    code = "MATERIAL"
+    http_status = 422
+    title = "Material changed where it cannot"
+
+
 # -- the log ---------------------------------------------------------------------------
 
 

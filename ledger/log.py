@@ -17,8 +17,9 @@ from typing import Any
 from ledger import merkle
 from ledger.admission import admit, state_request
 from ledger.attestation import Attestation, parse_attestation
+from ledger.canonical import parse_canonical
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
-from ledger.dsse import Envelope
+from ledger.dsse import Envelope, parse_envelope
 from ledger.encoding import b64decode, b64encode
 from ledger.errors import (
     InclusionError,
@@ -195,6 +196,32 @@ class Ledger:
             raise slot.result
         raise StorageError("the append was interrupted before it finished")
 
+    def _bodies(self, batch: dict[str, dict[str, Any]]) -> Callable[[str], dict[str, Any] | None]:
+        """The body of a logged (or just accepted) attestation, read from its stored envelope
+        (verified when it was appended), for the material rules of admission."""
+
+        read: dict[str, dict[str, Any] | None] = {}
+
+        def body(att_id: str) -> dict[str, Any] | None:
+            if att_id in batch:
+                return batch[att_id]
+            if att_id not in read:
+                read[att_id] = self._stored_body(att_id)
+            return read[att_id]
+
+        return body
+
+    def _stored_body(self, att_id: str) -> dict[str, Any] | None:
+        entry = self.store.find(att_id)
+        if entry is None:
+            return None
+        try:
+            payload = parse_canonical(parse_envelope(entry.envelope).payload, what="payload")
+        except LedgerError:
+            return None
+        found = payload.get("body") if isinstance(payload, dict) else None
+        return found if isinstance(found, dict) else None
+
     def append_batch(
         self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]
     ) -> list[Receipt | LedgerError]:
@@ -219,9 +246,11 @@ class Ledger:
             now = max(self.clock(), last_time) if last_time else self.clock()
             overlay = Overlay(self.store)
             overlay.prefetch(state_request(att for _, att in parsed))
+            batch: dict[str, dict[str, Any]] = {}
+            bodies = self._bodies(batch)
             for i, att in parsed:
                 try:
-                    delta = admit(att, overlay, self.trust, now=now)
+                    delta = admit(att, overlay, self.trust, now=now, bodies=bodies)
                 except LedgerError as e:
                     results[i] = e
                     continue
@@ -240,6 +269,7 @@ class Ledger:
                     att.envelope.canonical,
                 )
                 overlay.add(AttestationRecord(att.id, index, att.type, att.issuer), delta)
+                batch[att.id] = att.body
                 accepted.append((i, PendingEntry(entry, delta)))
                 prev_hash = leaf_hash.hex()
             if not accepted:

@@ -97,6 +97,7 @@ class Scenario:
         aliases: list[str] | None = None,
         street: str = "1 Main Road",
         locality: str = "Capital",
+        filer_codes: list[str] | None = None,
     ) -> Receipt:
         signer = self._signer_for(party_id)
         body: dict[str, Any] = {
@@ -115,6 +116,8 @@ class Scenario:
         }
         if aliases:
             body["aliases"] = aliases
+        if filer_codes:
+            body["filer_codes"] = filer_codes
         return self.append("party", self.registrar, body, now)
 
     def facility(

@@ -23,6 +23,7 @@ class PartyRecord:
     roles: frozenset[str]
     aliases: tuple[str, ...]
     attestation: str
+    filer_codes: tuple[str, ...] = ()  # CBP entry filer codes an importer files under
 
 
 @dataclass(frozen=True)

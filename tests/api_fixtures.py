@@ -40,6 +40,8 @@ PARTIES = {
     "party:rival": ("Kashgar Cotton Co.", "CN", ["supplier"]),
     "party:auditor": ("Fair Labour Audits SA", "CH", ["auditor"]),
 }
+#: CBP entry filer codes of the importers (their entry numbers begin with them).
+FILER_CODES = {"party:acme": ["ACM"], "party:globex": ["GLX"]}
 
 
 @dataclass
@@ -87,7 +89,7 @@ def build_world(root: Path, db: str | None = None) -> World:
     w = World(root, ledger, s, clock)
     when = T0 - 30 * DAY
     for pid, (name, country, roles) in PARTIES.items():
-        s.party(pid, name, country, roles, when)
+        s.party(pid, name, country, roles, when, filer_codes=FILER_CODES.get(pid))
     fac = [
         ("facility:farm", "Patel Farm", "party:farm", "IN", ["farming"], "IN-GJ"),
         ("facility:gin", "Rajkot Gin", "party:gin", "IN", ["ginning"], "IN-GJ"),
@@ -229,9 +231,9 @@ def _rival(w: World) -> None:
     origin = s.origin(
         "party:rival",
         "facility:rival",
-        "cotton lint",
+        "seed cotton",
         "5201.00",
-        [output("KS-1", "cotton lint", "5201.00", "500")],
+        [output("KS-1", "seed cotton", "5201.00", "500")],
         "2024-11-01",
         t,
     )
@@ -239,7 +241,7 @@ def _rival(w: World) -> None:
         "party:rival",
         "party:globex",
         [(origin.attestation + "#0", "500")],
-        [output("KS-1", "cotton lint", "5201.00", "500")],
+        [output("KS-1", "seed cotton", "5201.00", "500")],
         t - DAY,
         t,
         invoice="INV-K1",
@@ -254,7 +256,7 @@ def _rival(w: World) -> None:
         "2025-02-25",
         t,
         hts_code="5201.00.1800",
-        description="Cotton, not carded or combed",
+        description="Seed cotton, not carded or combed",
     )
     w.ids.update(
         rival_origin=origin.attestation,

@@ -33,13 +33,14 @@ CALLERS = (
     "party:cbp",
 )
 EVERYONE = dict.fromkeys(CALLERS, 200)
+TOKEN = {c: 401 if c is None else 200 for c in CALLERS}  # any party's token
 ACME = "party:acme"
 
 
 def only(*parties: str) -> dict[str | None, int]:
-    """200 for ``parties`` and CBP, 401 for anonymous, 403 for everyone else."""
+    """200 for ``parties`` and CBP, 401 for anonymous, 404 (as if absent) for the rest."""
     allowed = {*parties, "party:cbp"}
-    return {c: 401 if c is None else 200 if c in allowed else 403 for c in CALLERS}
+    return {c: 401 if c is None else 200 if c in allowed else 404 for c in CALLERS}
 
 
 #: (name, OpenAPI path, path parameters or query (by world id names), expected by caller)
@@ -70,9 +71,9 @@ ROWS: list[tuple[str, str, dict[str, str], dict[str | None, int]]] = [
         {"ref": "@rival_origin"},
         only("party:rival", "party:globex"),
     ),
-    ("a party entry (directory)", "/v1/entries/{ref}", {"ref": "0"}, EVERYONE),
-    ("a certificate entry", "/v1/entries/{ref}", {"ref": "@cert:FLA-GIN-2025"}, EVERYONE),
-    ("a certificate's revocation", "/v1/entries/{ref}", {"ref": "@revocation"}, EVERYONE),
+    ("a party entry (directory)", "/v1/entries/{ref}", {"ref": "0"}, TOKEN),
+    ("a certificate entry", "/v1/entries/{ref}", {"ref": "@cert:FLA-GIN-2025"}, TOKEN),
+    ("a certificate's revocation", "/v1/entries/{ref}", {"ref": "@revocation"}, TOKEN),
     ("Acme's shipment", "/v1/shipments/{ref}", {"ref": "ACM-1234567-8"}, only("party:acme")),
     (
         "its verdict",
@@ -88,7 +89,7 @@ ROWS: list[tuple[str, str, dict[str, str], dict[str | None, int]]] = [
         {"ref": "GLX-7654321-0"},
         only("party:globex"),
     ),
-    ("shipment search", "/v1/shipments", {}, {c: 401 if c is None else 200 for c in CALLERS}),
+    ("shipment search", "/v1/shipments", {}, TOKEN),
     (
         "impact",
         "/v1/impact",
@@ -151,6 +152,8 @@ def test_access_matrix(
         assert "token" in body["detail"]
     elif status == 403:
         problem(response, 403, "FORBIDDEN")
+    elif status == 404:
+        problem(response, 404, "NOT_FOUND")
     if path != "/openapi.json":
         api_schema[path]["GET"].validate_response(response)
 
@@ -185,7 +188,7 @@ def test_bad_tokens_are_401_with_invalid_token(world: World, header: str) -> Non
 def test_public_routes_ignore_tokens_entirely(world: World) -> None:
     headers = {"Authorization": "Bearer nonsense"}
     assert world.client().get("/v1/checkpoint", headers=headers).status_code == 200
-    assert world.client().get("/v1/entries/0", headers=headers).status_code == 200
+    assert world.client().get("/v1/parties/party:acme", headers=headers).status_code == 200
 
 
 def test_a_revoked_token_stops_working_at_once(world: World) -> None:
@@ -221,7 +224,7 @@ def test_a_new_shipment_extends_its_importers_reads(tmp_path: Path) -> None:
         "party:farm", "facility:farm", "seed cotton", "5201.00", lot, "2025-02-01", T0
     )
     url = f"/v1/entries/{origin.attestation}"
-    problem(client.get(url, headers=acme), 403, "FORBIDDEN")
+    problem(client.get(url, headers=acme), 404, "NOT_FOUND")
     sale = s.transfer("party:farm", "party:acme", [(origin.attestation + "#0", "100")], lot, T0, T0)
     s.shipment(
         "party:acme",
@@ -234,5 +237,5 @@ def test_a_new_shipment_extends_its_importers_reads(tmp_path: Path) -> None:
         T0,
     )
     assert client.get(url, headers=acme).status_code == 200
-    problem(client.get(url, headers=world.auth("party:globex")), 403, "FORBIDDEN")
+    problem(client.get(url, headers=world.auth("party:globex")), 404, "NOT_FOUND")
     world.ledger.store.close()

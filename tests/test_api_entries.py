@@ -200,8 +200,9 @@ def test_read_only_server_refuses_appends(world: World) -> None:
         ("-1", 400, "MALFORMED"),
     ],
 )
-def test_entry_errors(client: FlaskClient, ref: str, status: int, code: str) -> None:
-    problem(client.get(f"/v1/entries/{ref}"), status, code)
+def test_entry_errors(world: World, client: FlaskClient, ref: str, status: int, code: str) -> None:
+    problem(client.get(f"/v1/entries/{ref}", headers=world.auth("party:cbp")), status, code)
+    problem(client.get(f"/v1/entries/{ref}"), 401, "UNAUTHORIZED")  # no token: before all
 
 
 def test_http_errors_are_problems(world: World, client: FlaskClient) -> None:

@@ -174,7 +174,7 @@ def test_double_spend_over_http(served: Served) -> None:
         "outputs": [
             {
                 "lot": "KS-1",
-                "material": {"name": "cotton lint", "hs_code": "5201.00"},
+                "material": {"name": "seed cotton", "hs_code": "5201.00"},
                 "quantity": {"amount": "1", "unit": "kg"},
             }
         ],

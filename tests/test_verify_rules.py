@@ -226,7 +226,7 @@ def test_region_high_risk_a_gin_in_xinjiang(world: World, region: str) -> None:
 
 
 def test_region_high_risk_polysilicon_plant_in_xinjiang(world: World) -> None:
-    SolarChain(world).build(regions={"poly": "CN-XJ"})
+    SolarChain(world).build(regions={"poly": "CN-XJ"}, countries={"poly": "CN"})
     found = only(world, "REGION_HIGH_RISK")
     assert [f["attestation"] for f in found] == [world.ids["poly"]]
 
@@ -275,4 +275,5 @@ def test_cert_invalid_when_its_audit_was_revoked_before_the_event(world: World) 
     _cotton(world, between_gin_and_spin=revoke_audit)
     found = only(world, "CERT_INVALID")
     assert [f["attestation"] for f in found] == [world.ids["spinning"]]
-    assert "rests on audit" in found[0]["message"] and "revoked" in found[0]["message"]
+    assert "rests on the audit of 2024-05-20 (audit date" in found[0]["message"]
+    assert "revoked effective 2025-03-09" in found[0]["message"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from wro_chains import Tier, build, cotton, solar, tuna
 from ledger.lists import record_version
 from ledger.verify import verify_shipment_online
 from ledger.verify.core import run
+from ledger.verify.order_rules import Modification
 from ledger.verify.rules import default_rules
 from ledger.verify.source import LedgerSource
 from ledger.verify.verdict import STEP_OF, Verdict
@@ -117,22 +118,17 @@ def test_the_same_producers_other_merchandise_is_not_covered(world: World) -> No
 
 
 @pytest.mark.parametrize(("country", "region", "caught"),
-                         [("TW", "TW-TXG", True), ("VN", "VN-57", False)])
+                         [("MU", "MU-PL", True), ("MG", "MG-T", False)])
 def test_an_order_on_goods_made_in_one_country_spares_the_producers_plants_elsewhere(
     world: World, country: str, region: str, caught: bool
 ) -> None:
-    frames = [
-        Tier("mine", "Weipa Bauxite Pty Ltd", "AU", "AU-QLD", "mining", "bauxite", "2606.00",
-             "20000"),
-        Tier("smelter", "Gladstone Aluminium Pty Ltd", "AU", "AU-QLD", "smelting",
-             "aluminium ingots", "7601.10", "5000"),
-        Tier("giant", "Giant Manufacturing Co. Ltd.", country, region, "processing",
-             "aluminium bicycle frames", "8714.91", "4000"),
-    ]
-    build(world, frames, start="2025-10-01")
+    # Firemount's WRO names garments "manufactured in Mauritius by Firemount Group Ltd."
+    tiers = cotton(knitter=("Port Louis Knitting Ltd", "MU", "MU-PL"),
+                   garment=("Firemount Group Ltd.", country, region))
+    build(world, tiers, arrival="2025-11-20")
     if caught:
         (message,) = exactly(world, "WRO")
-        assert "wro-2025-09-24-giant" in message and "HS 8714.91" in message
+        assert "wro-2025-11-18-firemount" in message and "HS 6109.10" in message
     else:
         clean(world)
 
@@ -173,7 +169,7 @@ def test_xinjiang_lint_inside_vietnamese_yarn(world: World) -> None:
     build(world, tiers)
     (message,) = exactly(world, "WRO", "REGION_HIGH_RISK")
     assert "wro-2021-01-13-xinjiang-cotton-tomato" in message
-    assert "declares region CN-XJ" in message and "more lot(s)" in message
+    assert "its region is CN-XJ" in message and "more lot(s)" in message
 
 
 def test_xinjiang_order_uses_the_old_region_code_too(world: World) -> None:
@@ -181,6 +177,18 @@ def test_xinjiang_order_uses_the_old_region_code_too(world: World) -> None:
     build(world, tiers)
     (message,) = exactly(world, "WRO", "REGION_HIGH_RISK")
     assert "CN-65" in message
+
+
+def test_xinjiang_by_an_address_in_korla_though_the_region_says_gansu(world: World) -> None:
+    build(world, cotton(gin=("Korla Ginning Co., Ltd.", "CN", "CN-GS")))
+    gin = world.s.append("facility", "party:gin", {
+        "facility_id": "facility:gin", "name": "Korla gin works", "operator": "party:gin",
+        "address": {"street": "8 Mill Road", "locality": "Korla", "country": "CN"},
+        "country": "CN", "region": "CN-GS", "processes": ["ginning"]}, world.clock.now)
+    assert gin.attestation
+    found = codes(world)
+    assert "WRO" in found and "wro-2021-01-13-xinjiang-cotton-tomato" in found["WRO"][0]
+    assert "Korla" in found["WRO"][0]
 
 
 def test_turkmen_cotton_follows_into_garments_made_elsewhere(world: World) -> None:
@@ -310,39 +318,64 @@ def test_a_modified_order_without_recorded_terms_stays_in_force_and_says_so(worl
     assert "modified 2024-01-15, but the terms are not recorded" in message
 
 
-def test_a_carve_out_for_a_named_supplier_exempts_only_its_goods(world: World) -> None:
-    leaf = [
-        Tier("grower", "Kasungu Tobacco Estates", "MW", "MW-KS", "farming", "tobacco leaf",
-             "2401.10", "5000"),
-        Tier("dealer", "Alliance One International", "MW", "MW-LI", "processing",
-             "threshed tobacco strips", "2401.20", "4000"),
+TOMATO_ORDERS = (
+    "wro-2022-03-01-sinaloa-tomatoes,WRO,modified,2022-03-01,2023-05-01,,MX,,,fresh tomatoes "
+    "grown in Mexico and goods made from them,0702 | 2002,country,,https://example.gov/t,x\n"
+    "wro-2020-01-10-coastal-paste,WRO,revoked,2020-01-10,,2020-03-23,MX,Coastal Paste Co.,,"
+    "tomato paste,2002,entity,,https://example.gov/p,x\n"
+)
+
+
+def tomatoes(packer: str) -> list[Tier]:
+    return [
+        Tier("farm", "Rancho Los Pinos", "MX", "MX-SIN", "farming", "fresh tomatoes", "0702.00",
+             "20000"),
+        Tier("packer", packer, "MX", "MX-SIN", "processing", "tomato paste", "2002.90", "4000"),
     ]
-    build(world, leaf)
-    clean(world)  # Alliance One's tobacco is admissible from 2020-06-03
+
+
+def verdict_with(w: World, **terms: tuple[Modification, ...]) -> Verdict:
+    """The verdict under the shipped rules plus modification terms for the test orders."""
+    rules = default_rules()
+    orders = dataclasses.replace(
+        rules.orders, modifications={**rules.orders.modifications, **terms}
+    )
+    verdict, _ = run(
+        LedgerSource(w.ledger), w.ledger.trust, w.ids["shipment"], now=w.clock.now,
+        lists=_lists(w), rules=dataclasses.replace(rules, orders=orders),
+    )
+    return verdict
+
+
+CARVE_OUT = (Modification("carve-out", date(2023, 5, 1), parties=("Culiacan Fresh Packers",)),)
+
+
+def test_a_carve_out_for_a_named_supplier_exempts_only_its_goods(world: World) -> None:
+    add_orders(world, TOMATO_ORDERS)
+    build(world, tomatoes("Culiacan Fresh Packers S.A. de C.V."))
+    verdict = verdict_with(world, **{"wro-2022-03-01-sinaloa-tomatoes": CARVE_OUT})
+    assert verdict.status == "pass", [f.to_json() for f in verdict.findings]
 
 
 def test_the_carve_out_does_not_reach_other_suppliers(world: World) -> None:
-    leaf = [
-        Tier("grower", "Kasungu Tobacco Estates", "MW", "MW-KS", "farming", "tobacco leaf",
-             "2401.10", "5000"),
-        Tier("dealer", "Lilongwe Leaf Traders Ltd", "MW", "MW-LI", "processing",
-             "threshed tobacco strips", "2401.20", "4000"),
-    ]
-    build(world, leaf)
-    (message,) = exactly(world, "WRO")
-    assert "wro-2019-11-01-malawi-tobacco" in message
+    add_orders(world, TOMATO_ORDERS)
+    build(world, tomatoes("Mazatlan Conservas S.A. de C.V."))
+    verdict = verdict_with(world, **{"wro-2022-03-01-sinaloa-tomatoes": CARVE_OUT})
+    assert verdict.codes() == {"WRO"}
+    (finding,) = verdict.findings
+    assert "wro-2022-03-01-sinaloa-tomatoes" in finding.message
+    assert "originates at facility facility:farm in MX" in finding.message
 
 
 def test_a_lift_keyed_to_production_date_keeps_older_goods_covered(world: World) -> None:
-    gloves = [
-        Tier("latex", "Kedah Latex Estate", "MY", "MY-02", "farming", "natural rubber latex",
-             "4001.10", "9000"),
-        Tier("glovemaker", "WRP Asia Pacific Sdn. Bhd.", "MY", "MY-10", "processing",
-             "disposable latex gloves", "4015.19", "8000"),
-    ]
-    build(world, gloves, start="2020-02-20", arrival="2020-04-15")
-    (message,) = exactly(world, "WRO")
-    assert "only for goods produced after 2020-03-16" in message
+    add_orders(world, TOMATO_ORDERS)
+    build(world, tomatoes("Coastal Paste Co."), start="2020-02-20", arrival="2020-04-15")
+    keyed = (Modification("lift", date(2020, 3, 23), produced_after=date(2020, 3, 16)),)
+    verdict = verdict_with(world, **{"wro-2020-01-10-coastal-paste": keyed})
+    assert verdict.codes() == {"WRO"}
+    assert "only for goods produced after 2020-03-16" in verdict.findings[0].message
+    lifted = verdict_with(world)  # without the production-date key: revoked before entry
+    assert lifted.status == "pass", [f.to_json() for f in lifted.findings]
 
 
 # -- offline equals online, lists shown ------------------------------------------------------

@@ -108,6 +108,22 @@ def bare_world_fixture(tmp_path: Path) -> Iterator[World]:
     w.ledger.store.close()
 
 
+@pytest.fixture(name="any_world", params=["sqlite", "postgresql"])
+def any_world_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """A world on SQLite, then on PostgreSQL (skipped, saying why, with no server)."""
+    import pg
+
+    db = None
+    if request.param == "postgresql":
+        reason = pg.unavailable()
+        if reason:
+            pytest.skip(reason)
+        db = pg.fresh_schema()
+    w = make_world(tmp_path, db)
+    yield w
+    w.ledger.store.close()
+
+
 # -- cotton: farm, gin, spinner, knitter, garment factory, importer -------------------------
 
 COTTON_SITES = {
@@ -204,7 +220,7 @@ class CottonChain:
             self.s.facility(
                 facility, fname, party, country, processes, now, region=regions.get(key, region)
             )
-        self.s.party(IMPORTER, "Acme Imports LLC", "US", ["importer"], now)
+        self.s.party(IMPORTER, "Acme Imports LLC", "US", ["importer"], now, filer_codes=["ABC"])
         self.s.party(AUDITOR, "Bureau Social Audit SA", "CH", ["auditor"], now)
 
     def certify(
@@ -264,7 +280,13 @@ class CottonChain:
         )
 
     def gin(
-        self, *, lint_kg: str = "3600", seed_kg: str = "6000", event: datetime | None = None
+        self,
+        *,
+        lint_kg: str = "3600",
+        seed_kg: str = "6000",
+        event: datetime | None = None,
+        sold: list[dict[str, Any]] | None = None,
+        sold_inputs: list[tuple[int, str]] | None = None,
     ) -> None:
         w, s = self.w, self.s
         now = w.at(day("2025-03-05"))
@@ -289,8 +311,9 @@ class CottonChain:
             s.transfer(
                 self.party("gin"),
                 self.party("spinner"),
-                [(w.ids["ginning"] + "#0", "20")],
-                [output("CSL-IN-25-0042", "cotton lint", "5201.00", "20", "bales", lint_kg)],
+                [(f"{w.ids['ginning']}#{i}", a) for i, a in sold_inputs or [(0, "20")]],
+                sold
+                or [output("CSL-IN-25-0042", "cotton lint", "5201.00", "20", "bales", lint_kg)],
                 now,
                 now,
                 invoice="SG/2024-25/117",

@@ -95,17 +95,22 @@ class SolarChain:
         self.s = w.s
 
     def build(
-        self, *, regions: dict[str, str] | None = None, steps: list[tuple[Any, ...]] | None = None
+        self,
+        *,
+        regions: dict[str, str] | None = None,
+        steps: list[tuple[Any, ...]] | None = None,
+        countries: dict[str, str] | None = None,
     ) -> str:
         w, s = self.w, self.s
         regions = regions or {}
         now = w.at(T0)
         for key, (party, legal, country, facility, fname, region, processes) in SOLAR_SITES.items():
+            country = (countries or {}).get(key, country)
             s.party(party, legal, country, ["supplier"], now)
             s.facility(
                 facility, fname, party, country, processes, now, region=regions.get(key, region)
             )
-        s.party(SOLAR_IMPORTER, "Sunny Imports Inc.", "US", ["importer"], now)
+        s.party(SOLAR_IMPORTER, "Sunny Imports Inc.", "US", ["importer"], now, filer_codes=["SUN"])
         s.party(AUDITOR, "Bureau Social Audit SA", "CH", ["auditor"], now)
         steps = steps or SOLAR_STEPS
         for key, _, _, _, _, _, _, _ in steps:

@@ -104,7 +104,7 @@ def build(
     s = w.s
     first = day(start)
     now = w.at(first - timedelta(days=1))
-    s.party(IMPORTER, "Harbor Imports Inc.", "US", ["importer"], now)
+    s.party(IMPORTER, "Harbor Imports Inc.", "US", ["importer"], now, filer_codes=["HBR"])
     s.party(AUDITOR, "Bureau Social Audit SA", "CH", ["auditor"], now)
     if manufacturer:  # the manufacturer declared on the entry, if not the last tier
         s.party(manufacturer[0], manufacturer[1], manufacturer[2], ["supplier"], now)

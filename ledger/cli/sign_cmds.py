@@ -253,6 +253,13 @@ def party() -> None:
 )
 @click.option("--alias", "aliases", multiple=True, help="Another name the party trades as.")
 @click.option(
+    "--filer-code",
+    "filer_codes",
+    multiple=True,
+    help="A CBP entry filer code the party files entries under, e.g. AAP (repeatable); "
+    "an importer's shipment entry numbers must begin with one of them.",
+)
+@click.option(
     "--registrar", default=None, help="Registrar party id (default: the home's first registrar)."
 )
 @click.option(
@@ -269,6 +276,7 @@ def party_register(
     roles: tuple[str, ...],
     public_keys: tuple[Path, ...],
     aliases: tuple[str, ...],
+    filer_codes: tuple[str, ...],
     registrar: str | None,
     registrar_key: Path | None,
 ) -> int:
@@ -296,5 +304,7 @@ def party_register(
     }
     if aliases:
         body["aliases"] = list(aliases)
+    if filer_codes:
+        body["filer_codes"] = list(dict.fromkeys(code.strip().upper() for code in filer_codes))
     att = make_attestation("party", registrar, body, [signer], now=now)
     return _print_receipts(opts, _submit(opts, [att.envelope]))

@@ -46,7 +46,19 @@ def _actors(b: Builder) -> None:
         ["auditor"],
         locality="Singapore",
     )
-    b.party("party:acme-apparel", "Acme Apparel Inc.", "US", ["importer"], locality="New York")
     b.party(
-        "party:sunrise-solar", "Sunrise Solar Imports LLC", "US", ["importer"], locality="Phoenix"
+        "party:acme-apparel",
+        "Acme Apparel Inc.",
+        "US",
+        ["importer"],
+        locality="New York",
+        filer_codes=["AAP"],
+    )
+    b.party(
+        "party:sunrise-solar",
+        "Sunrise Solar Imports LLC",
+        "US",
+        ["importer"],
+        locality="Phoenix",
+        filer_codes=["SSI"],
     )

@@ -58,8 +58,18 @@ class Builder:
         *,
         aliases: list[str] | None = None,
         locality: str = "Capital",
+        filer_codes: list[str] | None = None,
     ) -> None:
-        self.s.party(pid, name, country, roles, self.now, aliases=aliases, locality=locality)
+        self.s.party(
+            pid,
+            name,
+            country,
+            roles,
+            self.now,
+            aliases=aliases,
+            locality=locality,
+            filer_codes=filer_codes,
+        )
         self.result.parties.append(
             {"id": pid, "name": name, "country": country, "roles": ",".join(roles)}
         )

@@ -54,16 +54,22 @@ def bulk_state(db: pw.Database, request: StateRequest) -> StateAnswer:
     ):
         answer.attestations[att] = AttestationRecord(att, int(idx), kind, issuer)
     latest: dict[str, int] = {}
-    for pid, name, country, roles, aliases, att, idx in _select(
+    for pid, name, country, roles, aliases, att, idx, codes in _select(
         db,
-        "SELECT party_id, legal_name, country, roles, aliases, attestation, entry_idx "
-        'FROM "party_version" WHERE party_id IN ({slots})',
+        "SELECT party_id, legal_name, country, roles, aliases, attestation, entry_idx, "
+        'filer_codes FROM "party_version" WHERE party_id IN ({slots})',
         request.parties,
     ):
         if idx >= latest.get(pid, -1):
             latest[pid] = idx
             answer.parties[pid] = PartyRecord(
-                pid, name, country, frozenset(json.loads(roles)), tuple(json.loads(aliases)), att
+                pid,
+                name,
+                country,
+                frozenset(json.loads(roles)),
+                tuple(json.loads(aliases)),
+                att,
+                tuple(json.loads(codes)),
             )
     for kid, party, public, valid_from, att in _select(
         db,
@@ -147,6 +153,7 @@ def delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) ->
                 "roles": json.dumps(sorted(p.roles)),
                 "aliases": json.dumps(list(p.aliases)),
                 "attestation": p.attestation,
+                "filer_codes": json.dumps(list(p.filer_codes)),
             }
         )
     for k in delta.keys:

@@ -52,6 +52,21 @@ def _api_tokens(store: SqlStore) -> None:
     create_tables(store)
 
 
+def _party_filer_codes(store: SqlStore) -> None:
+    """Each party version's CBP entry filer codes (a JSON list; none for older rows)."""
+    if store.is_postgres:
+        store.db.execute_sql(
+            'ALTER TABLE "party_version" ADD COLUMN IF NOT EXISTS filer_codes TEXT '
+            "NOT NULL DEFAULT '[]'"
+        )
+        return
+    columns = {row[1] for row in store.db.execute_sql('PRAGMA table_info("party_version")')}
+    if "filer_codes" not in columns:  # a database created before this column existed
+        store.db.execute_sql(
+            "ALTER TABLE \"party_version\" ADD COLUMN filer_codes TEXT NOT NULL DEFAULT '[]'"
+        )
+
+
 def _list_kinds(store: SqlStore) -> None:
     """Screening list versions gain a kind: ``entity`` (entity lists) or ``wro``
     (Withhold Release Orders and Findings); existing versions are entity lists."""
@@ -68,7 +83,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "index entries by integration time", _entry_time_index),
     Migration(3, "API bearer tokens (hashes only)", _api_tokens),
-    Migration(4, "screening list kinds (entity lists, WRO/Findings lists)", _list_kinds),
+    Migration(4, "CBP entry filer codes of parties", _party_filer_codes),
+    Migration(5, "screening list kinds (entity lists, WRO/Findings lists)", _list_kinds),
 )
 
 

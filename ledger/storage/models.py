@@ -55,6 +55,7 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         roles = pw.TextField()
         aliases = pw.TextField()
         attestation = pw.TextField()
+        filer_codes = pw.TextField(default="[]")  # JSON list; added by migration 4
 
     class Key(Base):
         key_id = pw.TextField(primary_key=True)

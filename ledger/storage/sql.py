@@ -276,6 +276,7 @@ class SqlStore:
             frozenset(json.loads(row.roles)),
             tuple(json.loads(row.aliases)),
             row.attestation,
+            tuple(json.loads(row.filer_codes)),
         )
 
     def parties(self) -> list[PartyRecord]:

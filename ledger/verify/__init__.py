@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ledger import entrynumber
 from ledger.errors import ConfigError, NotFoundError, UsageError
 from ledger.lists import AppliedList, loaded_versions
 from ledger.log import Ledger
@@ -62,14 +63,13 @@ def resolve_shipment(ledger: Ledger, ref: str | int) -> str:
         if ledger.store.find(text) is None:
             raise NotFoundError(f"no attestation {text} in the log")
         return text
-    bare = text.replace("-", "").upper()
-    variants = [text, text.upper(), bare]
-    if len(bare) == 11:
-        variants.append(f"{bare[:3]}-{bare[3:10]}-{bare[10]}")
-    for candidate in dict.fromkeys(variants):
-        found = ledger.store.shipment_by_entry(candidate)
-        if found is not None:
-            return found
+    normal = entrynumber.parse(text.upper())
+    if normal is not None:  # of an entry number's shape: only ever an entry number
+        for candidate in entrynumber.spellings(normal):
+            found = ledger.store.shipment_by_entry(candidate)
+            if found is not None:
+                return found
+        raise NotFoundError(f"no shipment with entry number {normal}")
     if text.isdigit() and len(text) < 19:
         return _by_index(ledger, int(text))
     raise NotFoundError(f"no shipment with attestation id or entry number {text!r}")

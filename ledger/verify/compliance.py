@@ -1,21 +1,21 @@
 """Steps 15-19: certificates, screening lists and high-risk regions, at event time.
 
-A certificate counts for an event when its dates cover the event's day, it was not
-revoked effective before the event, and no audit it rests on failed or was revoked
-before the event: a certificate revoked *after* an event still covers that event.
+A certificate counts for an event when :func:`ledger.certificates.certificate_status`
+says so at the event's time: its dates cover the day, it was not revoked effective by
+then (a certificate revoked *after* an event still covers that event), and it rests on
+audits of that facility that did not fail, one of them dated on or before the event.
 Entity lists (step 17) are judged on the entry date in :mod:`ledger.verify.listing`.
-Regions are judged on every declaration of a facility, so a facility cannot leave
-Xinjiang by re-declaring its address.
+Locations (step 19) are :mod:`ledger.verify.locations`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ledger.encoding import format_timestamp as ts
-from ledger.encoding import parse_date
-from ledger.errors import LedgerError
-from ledger.verify.engine import Node, Verifier, When, event_time, is_before
+from ledger.certificates import AuditRecord, CertificateStatus, Revoked, certificate_status
+from ledger.verify.engine import Node, Verifier, When, event_time
+from ledger.verify.identity import facility_name
+from ledger.verify.locations import check_locations
 
 
 def _covers(v: Verifier, cert: Node, process: str, facility: str) -> bool:
@@ -25,45 +25,30 @@ def _covers(v: Verifier, cert: Node, process: str, facility: str) -> bool:
     return process in scope or bool(scope & v.rules.generic_scopes)
 
 
-def _revoked_by(v: Verifier, target: Node, when: When) -> str | None:
-    """Why ``target`` was revoked at ``when``, if a revocation took effect by then."""
+def _revoked(v: Verifier, target: Node) -> Revoked | None:
+    """The earliest revocation of ``target`` by its issuer or a registrar, if any."""
     for effective, rev in v.revocations(target):
-        if not is_before(when, When(effective, False)):
-            return f"revoked effective {ts(effective)} by {rev.id}"
+        return Revoked(effective, rev.id)
     return None
 
 
-def certificate_problems(v: Verifier, cert: Node, when: When, facility: str) -> list[str]:
-    """Why ``cert`` did not hold at ``when`` (empty when it did)."""
-    body, day = cert.body, when.at.date()
-    problems = []
-    try:
-        valid_from, valid_until = (
-            parse_date(body[k]).date() for k in ("valid_from", "valid_until")
-        )
-    except LedgerError:
-        return ["its validity dates are not real dates"]
-    if day < valid_from:
-        problems.append(f"not valid before {body['valid_from']}")
-    if day > valid_until:
-        problems.append(f"expired on {body['valid_until']}")
-    revoked = _revoked_by(v, cert, when)
-    if revoked:
-        problems.append(revoked)
-    for audit_id in body["audits"]:
+def status_at(v: Verifier, cert: Node, when: When) -> CertificateStatus:
+    """The certificate's status at ``when`` (:func:`ledger.certificates.certificate_status`)."""
+    audits = []
+    for audit_id in cert.body["audits"]:
         audit = v.use(audit_id)
-        if audit is None or audit.att is None:
-            problems.append(f"rests on audit {audit_id}, which is not in the log")
-        elif audit.type != "audit" or audit.body["facility"] != facility:
-            problems.append(f"rests on {audit_id}, which is not an audit of {facility}")
-        elif audit.body["result"] in v.rules.failing_audit_results:
-            problems.append(
-                f"rests on audit {audit_id} of {audit.body['audit_date']}, "
-                f"which found {audit.body['result']}"
-            )
-        elif revoked_audit := _revoked_by(v, audit, when):
-            problems.append(f"rests on audit {audit_id}, {revoked_audit}")
-    return problems
+        if audit is None or audit.att is None or audit.type != "audit":
+            audits.append(AuditRecord(audit_id, None))
+        else:
+            audits.append(AuditRecord(audit_id, audit.body, _revoked(v, audit)))
+    return certificate_status(
+        cert.body,
+        when.at,
+        audits=audits,
+        revoked=_revoked(v, cert),
+        day_only=when.is_date,
+        failing_results=v.rules.failing_audit_results,
+    )
 
 
 def check_certificates(v: Verifier, node: Node) -> list[dict[str, Any]]:
@@ -80,11 +65,16 @@ def check_certificates(v: Verifier, node: Node) -> list[dict[str, Any]]:
             candidates.append(cert)
     seen, valid, reasons = [], False, []
     for cert in candidates:
-        problems = certificate_problems(v, cert, when, facility)
-        valid = valid or not problems
-        label = f"{cert.body['certificate_id']} ({cert.body['scheme']}, {cert.id})"
-        if problems:
-            reasons.append(f"{label}: {'; '.join(problems)}")
+        status = status_at(v, cert, when)
+        valid = valid or status.valid
+        label = (
+            f"certificate {cert.body['certificate_id']} ({cert.body['scheme']}, "
+            f"valid {cert.body['valid_from']} to {cert.body['valid_until']}, {cert.id})"
+        )
+        if not status.valid:
+            reasons.append(
+                f"{label} is {status.status.replace('_', ' ')}: {'; '.join(status.reasons)}"
+            )
         seen.append(
             {
                 "certificate_id": cert.body["certificate_id"],
@@ -92,19 +82,25 @@ def check_certificates(v: Verifier, node: Node) -> list[dict[str, Any]]:
                 "attestation": cert.id,
                 "valid_from": cert.body["valid_from"],
                 "valid_until": cert.body["valid_until"],
-                "status": "valid" if not problems else "invalid: " + "; ".join(problems),
+                "status": "valid"
+                if status.valid
+                else f"{status.status}: " + "; ".join(status.reasons),
             }
         )
     if process not in v.rules.certificate_required or valid:
         return seen
+    where = facility_name(v, facility, node.index)
     if candidates:
         node.flag(
             "CERT_INVALID",
-            f"{facility} had no valid certificate for {process} on "
-            f"{when.label()}: " + " | ".join(reasons),
+            f"{process} at {where} on {when.label()} (event date) had no valid certificate: "
+            + " | ".join(reasons),
         )
     else:
-        node.flag("CERT_MISSING", f"{facility} had no certificate for {process} on {when.label()}")
+        node.flag(
+            "CERT_MISSING",
+            f"{process} at {where} on {when.label()} (event date) had no certificate covering it",
+        )
     return seen
 
 
@@ -131,25 +127,6 @@ def names_of(v: Verifier, kind: str, subject: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def check_regions(v: Verifier, node: Node) -> None:
-    """Step 19 (REGION_HIGH_RISK) for every facility the event involves."""
-    for facility in subjects(v, node)[1]:
-        versions = [n for n in v.related_nodes("facility", facility) if n.type == "facility"]
-        regions = {n.body["region"] for n in versions if "region" in n.body}
-        risky = sorted(regions & set(v.rules.high_risk_regions))
-        for region in risky:
-            node.flag(
-                "REGION_HIGH_RISK",
-                f"facility {facility} is in {region}: {v.rules.high_risk_regions[region]}",
-            )
-        countries = {n.body["country"] for n in versions} & v.rules.region_required
-        if not regions and countries:
-            node.flag(
-                "REGION_HIGH_RISK",
-                f"facility {facility} in {', '.join(sorted(countries))} "
-                "declares no region, so a high-risk region cannot be ruled out",
-                severity="warning",
-            )
 
 
 def check_compliance(v: Verifier) -> dict[str, list[dict[str, Any]]]:
@@ -160,5 +137,5 @@ def check_compliance(v: Verifier) -> dict[str, list[dict[str, Any]]]:
         if node.att is None:
             continue
         certificates[node.id] = check_certificates(v, node)
-        check_regions(v, node)
+        check_locations(v, node)
     return certificates

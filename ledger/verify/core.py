@@ -17,6 +17,7 @@ from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
 from ledger.verify.compliance import check_compliance
 from ledger.verify.engine import Node, Verifier, event_time
+from ledger.verify.identity import check_identity
 from ledger.verify.list_age import check_lists_current
 from ledger.verify.listing import check_entity_lists
 from ledger.verify.material import check_material
@@ -70,9 +71,12 @@ def _run(
             if shipment.type != "shipment":
                 raise UsageError(f"{shipment_id} is a {shipment.type} attestation, not a shipment")
             v.walk(shipment)
-            # 8-13. references, custody, amounts, units, yields and time order
-            check_material(v)
-            # 14-16. certificates, screening lists and high-risk regions
+            # 8-14. references, custody, amounts, units, yields and time order
+            inputs_of = check_material(v)
+            # 12. material identity (after 11 and 13, so one fault is reported once)
+            for node_id, inputs in inputs_of.items():
+                check_identity(v, v.chain[node_id], inputs)
+            # 15-19. certificates, screening lists and high-risk regions
             certificates = check_compliance(v)
             # 16. screening lists applied and current
             check_lists_current(v)

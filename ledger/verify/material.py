@@ -1,5 +1,6 @@
-"""Steps 8-14 (12, MATERIAL, to come): the material rules of a chain (references, custody,
-amounts, units, yields and time order), judged on every material entry of the walked chain.
+"""Steps 8-11, 13 and 14: the material rules of a chain (references, custody, amounts,
+units, yields and time order; step 12 is :mod:`ledger.verify.identity`), judged on
+every material entry of the walked chain.
 
 Amounts are decimals, never floats. Input masses come from the producing output's
 ``mass_kg`` (pro rata) or from an exact unit conversion of the rules data; a quantity

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.verify.verdict import Verdict
+from ledger.verify.words import plural
 
 
 def _short(att_id: str | None) -> str:
@@ -70,9 +71,10 @@ def render(verdict: Verdict) -> str:
     first = data["checkpoint"].split("\n")
     lines.append(f"  checkpoint: {first[0]} at size {first[1] if len(first) > 1 else '?'}")
     lines.append(
-        f"Verdict: {data['status'].upper()} ({counts.get('errors', 0)} errors, "
-        f"{counts.get('warnings', 0)} warnings; {counts.get('chain', 0)} chain entries, "
-        f"{counts.get('relied_on', 0)} entries relied on)"
+        f"Verdict: {data['status'].upper()} ({plural(counts.get('errors', 0), 'error')}, "
+        f"{plural(counts.get('warnings', 0), 'warning')}; "
+        f"{plural(counts.get('chain', 0), 'chain entry', 'chain entries')}, "
+        f"{plural(counts.get('relied_on', 0), 'entry', 'entries')} relied on)"
     )
     lines += ["", "Chain, tier by tier:"]
     for tier in summary.get("tiers", []):

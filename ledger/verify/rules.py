@@ -18,9 +18,20 @@ from typing import Any
 
 from ledger.canonical import parse_json
 from ledger.errors import ConfigError, LedgerError
+from ledger.geo import Boundary, parse_boundary
+from ledger.materials import MaterialRules, parse_material_rules
 from ledger.verify.order_rules import OrderRules, parse_order_rules
 
-RULE_FILES = ("yields", "regions", "certificates", "units", "orders", "screening")
+RULE_FILES = (
+    "yields",
+    "regions",
+    "certificates",
+    "units",
+    "materials",
+    "processes",
+    "orders",
+    "screening",
+)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -55,7 +66,14 @@ class Rules:
     generic_scopes: frozenset[str]
     failing_audit_results: frozenset[str]
     to_kg: dict[str, Decimal]
+    materials: MaterialRules
+    boundaries: dict[str, Boundary]
+    localities: dict[str, dict[str, tuple[str, ...]]]
     orders: OrderRules  # steps 16 and 18: list age, derived goods, modifications, places
+
+    def region_of(self, region: str) -> str:
+        """The current code of ``region`` (``CN-65`` -> ``CN-XJ``)."""
+        return self.region_aliases.get(region, region)
 
     def yield_rule(self, process: str) -> YieldRule:
         """The rule of ``process``; an unknown process gets mass conservation (1.0)."""
@@ -153,6 +171,18 @@ def parse_rules(files: dict[str, bytes]) -> Rules:
         to_kg={
             unit: _decimal(v, f"units.{unit}")
             for unit, v in _object(data["units"].get("to_kg"), "to_kg").items()
+        },
+        materials=parse_material_rules(files),
+        boundaries={
+            str(k): parse_boundary(v, f"boundaries.{k}")
+            for k, v in _object(regions.get("boundaries", {}), "boundaries").items()
+        },
+        localities={
+            str(region): {
+                str(country): tuple(w.casefold() for w in _strings(names, f"localities.{region}"))
+                for country, names in _object(by_country, f"localities.{region}").items()
+            }
+            for region, by_country in _object(regions.get("localities", {}), "localities").items()
         },
         orders=parse_order_rules(data["orders"], data["screening"]),
     )

@@ -22,11 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from ledger import geo
 from ledger.encoding import parse_date
 from ledger.errors import LedgerError
 from ledger.orders import Order
 from ledger.screening import name_key, name_tokens
 from ledger.verify.engine import Node, Verifier, event_time
+from ledger.verify.locations import placements
 from ledger.verify.order_rules import Modification
 
 MAKERS = ("origin", "transformation")
@@ -78,7 +80,7 @@ class _Chain:
                 self.consumers.setdefault(str(item["ref"]), []).append(node)
         self._names: dict[tuple[str, str], list[str]] = {}
         self._makers: dict[str, list[tuple[str, str]]] = {}
-        self._places: dict[str, tuple[set[str], set[str]]] = {}
+        self._places: dict[str, tuple[dict[str, str], set[str]]] = {}
 
     def names(self, kind: str, subject: str) -> list[str]:
         """Every name and alias ``subject`` (a party or facility) was declared with."""
@@ -134,23 +136,27 @@ class _Chain:
             if (f.body.get("vessel") or {}).get("imo")
         }
 
-    def places(self, node: Node) -> tuple[set[str], set[str]]:
-        """Regions and countries ``node``'s facility ever declared (any version)."""
+    def places(self, node: Node) -> tuple[dict[str, str], set[str]]:
+        """Regions ``node`` took place in (current codes, each with its evidence) by every
+        location any version of its facility declares (region, address, place names, geo;
+        as step 19 reads them) and an origin's plot; and the facility's countries."""
         if node.id not in self._places:
             self._places[node.id] = self._find_places(node)
         return self._places[node.id]
 
-    def _find_places(self, node: Node) -> tuple[set[str], set[str]]:
+    def _find_places(self, node: Node) -> tuple[dict[str, str], set[str]]:
         site = node.body.get("facility")
-        regions: set[str] = set()
+        regions: dict[str, str] = {}
         countries: set[str] = set()
         for version in self.facilities(site) if site else []:
             countries.add(version.body["country"])
-            if version.body.get("region"):
-                regions.add(version.body["region"])
-            address_region = (version.body.get("address") or {}).get("region")
-            if isinstance(address_region, str) and address_region:
-                regions.add(address_region)
+            for region, evidence in placements(self.v.rules, version.body).items():
+                regions.setdefault(region, f"facility {site}: {evidence[0][1]}")
+        plot = node.body.get("plot") or {}
+        if node.type == "origin" and "geo" in plot:
+            for region, boundary in sorted(self.v.rules.boundaries.items()):
+                if geo.inside(plot["geo"], boundary):
+                    regions.setdefault(region, f"its plot {plot.get('name', '')!r} is in {region}")
         return regions, countries
 
     def made_in(self, node: Node) -> set[str]:
@@ -218,14 +224,12 @@ def _region_reason(v: Verifier, order: Order, c: _Chain, node: Node) -> str | No
     regions, countries = c.places(node)
     site = node.body.get("facility")
     if order.region:
-        wanted = set(v.rules.same_region(order.region))
-        hit = sorted(regions & wanted)
-        return f"facility {site} declares region {hit[0]}" if hit else None
+        return regions.get(v.rules.region_of(order.region))
     mapped = v.rules.orders.places.get(order.id)
     if mapped:
-        hit = sorted(regions & set(mapped))
+        hit = sorted(set(regions) & set(mapped))
         if hit:
-            return f"facility {site} declares region {hit[0]}"
+            return regions[hit[0]]
         if order.country in countries and not regions:
             return (
                 f"facility {site} in {order.country} declares no region, so the order's place "

@@ -50,7 +50,9 @@ def register_chain_parties(s: Scenario, now: datetime) -> None:
     s.party(GIN, "Chain Test Ginning Mill Pvt. Ltd.", "IN", ["supplier"], now)
     for i, trader in enumerate(TRADERS):
         s.party(trader, f"Chain Test Trading House {i}", "SG", ["supplier"], now)
-    s.party(IMPORTER, "Chain Test Apparel Imports Inc.", "US", ["importer"], now)
+    s.party(
+        IMPORTER, "Chain Test Apparel Imports Inc.", "US", ["importer"], now, filer_codes=["BCH"]
+    )
     s.party(AUDITOR, "Chain Test Social Audits Ltd.", "GB", ["auditor"], now)
     s.facility(
         "facility:chain-farm", "Chain Farm Fields", FARM, "IN", ["farming"], now, region="IN-GJ"
