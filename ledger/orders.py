@@ -17,6 +17,7 @@ that describe rather than name ("subsidiaries and joint ventures", "parent compa
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -98,7 +99,7 @@ class Order:
     source: tuple[str, ...]
     notes: str
 
-    @property
+    @functools.cached_property
     def names(self) -> tuple[str, ...]:
         """The producer and alias names that can match a party, facility or vessel."""
         out = names_in(self.producer) if self.producer else []
@@ -107,7 +108,7 @@ class Order:
                 out += names_in(alias)
         return tuple(dict.fromkeys(out))
 
-    @property
+    @functools.cached_property
     def imo_numbers(self) -> frozenset[str]:
         """IMO ship numbers given as aliases ("IMO 1234567")."""
         return frozenset(m.group(1) for a in self.aliases if (m := _IMO.match(a)))

@@ -18,6 +18,7 @@ A Finding governs the goods it shares with a WRO: only the FINDING is reported t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -81,6 +82,8 @@ class _Chain:
         self._names: dict[tuple[str, str], list[str]] = {}
         self._makers: dict[str, list[tuple[str, str]]] = {}
         self._places: dict[str, tuple[dict[str, str], set[str]]] = {}
+        #: upstream first, so a finding names the earliest goods an order reaches
+        self.ordered = sorted(v.chain.values(), key=lambda n: (-v.tiers[n.id], n.index))
 
     def names(self, kind: str, subject: str) -> list[str]:
         """Every name and alias ``subject`` (a party or facility) was declared with."""
@@ -202,15 +205,22 @@ class _Chain:
 VESSEL_WORDS = frozenset({"fv", "mv", "no", "nr", "number"})
 
 
+@functools.lru_cache(maxsize=65536)
 def _key(name: str, vessel: bool) -> str:
+    """The matching key of a name (names repeat across orders and nodes: computed once)."""
     if not vessel:
         return name_key(name)
     return "".join(t for t in name_tokens(name) if t not in VESSEL_WORDS)
 
 
+@functools.lru_cache(maxsize=1024)
+def _order_keys(names: tuple[str, ...], vessel: bool) -> dict[str, str]:
+    return {_key(n, vessel): n for n in names}
+
+
 def _match(order: Order, makers: list[tuple[str, str]]) -> str | None:
     vessel = order.scope == "vessel"
-    keys = {_key(n, vessel): n for n in order.names}
+    keys = _order_keys(order.names, vessel)
     main = order.names[0] if order.names else ""
     for what, name in makers:
         listed = keys.get(_key(name, vessel))
@@ -247,7 +257,7 @@ def _region_reason(v: Verifier, order: Order, c: _Chain, node: Node) -> str | No
 def subjects_of(v: Verifier, order: Order, c: _Chain) -> list[Subject]:
     """The chain's lots that ``order`` names (before its dates are judged)."""
     out: list[Subject] = []
-    for node in sorted(v.chain.values(), key=lambda n: (-v.tiers[n.id], n.index)):
+    for node in c.ordered:
         if node.att is None:
             continue
         local = order.id in v.rules.orders.made_in_country
