@@ -7,7 +7,18 @@ from typing import Any
 
 from flask import Flask, Response, current_app, request
 
-from api import certificates, entries, guard, health, impact, log, openapi, parties, shipments
+from api import (
+    allegations,
+    certificates,
+    entries,
+    guard,
+    health,
+    impact,
+    log,
+    openapi,
+    parties,
+    shipments,
+)
 from api.access import ApiState, Policy
 from api.errors import UriTooLongError, register_error_handlers
 from ledger.errors import ConfigError, MalformedError
@@ -52,7 +63,8 @@ def create_app(
     app.config.update(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["lotchain"] = ApiState(ledger, TokenStore(ledger.store), Policy(ledger))
-    for module in (entries, log, shipments, parties, certificates, impact, health, openapi):
+    modules = (entries, log, shipments, parties, certificates, impact, allegations, health, openapi)
+    for module in modules:
         app.register_blueprint(module.bp)
     register_error_handlers(app)
     app.before_request(_check_query)

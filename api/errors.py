@@ -14,7 +14,13 @@ import peewee as pw
 from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from ledger.errors import LedgerError, StorageError, TooLargeError, UnauthorizedError
+from ledger.errors import (
+    LedgerError,
+    RateLimitedError,
+    StorageError,
+    TooLargeError,
+    UnauthorizedError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://lotchain.dev/problems/"
@@ -111,6 +117,8 @@ def _ledger_error(error: LedgerError) -> Response:
         if error.detail.get("invalid_token"):
             realm += ', error="invalid_token"'
         headers["WWW-Authenticate"] = realm
+    if isinstance(error, RateLimitedError):
+        headers["Retry-After"] = str(error.detail.get("retry_after", 1))
     return problem_response(problem_body(error), headers)
 
 

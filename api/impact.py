@@ -1,4 +1,4 @@
-"""Impact: which shipments touch a party, facility, region or lot (CBP only).
+"""Impact: which shipments touch a party, facility, region, lot or allegation (CBP only).
 
 The question CBP asks when an entity is newly listed or a region is named: every
 shipment whose upstream chain reaches it.
@@ -12,6 +12,7 @@ from flask import Blueprint
 
 from api import params
 from api.access import require_cbp, state
+from api.allegations import ALLEGATION_ID, allegation_store
 from ledger import verify
 from ledger.errors import MalformedError
 
@@ -27,7 +28,13 @@ def impact() -> dict[str, Any]:
         "region": params.text("region", params.REGION),
         "lot": params.text("lot", params.LOT),
     }
+    allegation = params.text("allegation", ALLEGATION_ID)
+    if allegation is not None:
+        if any(value is not None for value in query.values()):
+            raise MalformedError("give an allegation alone, or party, facility, region or lot")
+        found = allegation_store().impact(allegation)
+        return {"query": {"allegation": allegation}, "shipments": found}
     if all(value is None for value in query.values()):
-        raise MalformedError("give at least one of party, facility, region or lot")
+        raise MalformedError("give at least one of party, facility, region, lot or allegation")
     shipments = verify.impact(state().ledger, **query)
     return {"query": {k: v for k, v in query.items() if v is not None}, "shipments": shipments}

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from api import params
+from api import allegations, params
 from api.queries import CERTIFICATE_STATUSES
 from api.shipments import STATUSES
 from api.spec import (
@@ -263,18 +263,25 @@ def paths(page_size: int, max_batch: int) -> dict[str, Any]:
             "get": op(
                 "getImpact",
                 "impact",
-                "Shipments whose chain touches a party, facility, region or lot",
-                {**ok(ref("Impact"), "Affected shipments."), **problems(400, 401, 403, 503)},
+                "Shipments whose chain touches a party, facility, region, lot or allegation",
+                {**ok(ref("Impact"), "Affected shipments."), **problems(400, 401, 403, 404, 503)},
                 parameters=[
                     query("party", params.PARTY.schema(), "A party (e.g. newly entity-listed)."),
                     query("facility", params.FACILITY.schema(), "A facility."),
                     query("region", params.REGION.schema(), "An ISO 3166-2 region."),
                     query("lot", params.LOT.schema(), "A lot label or output reference."),
+                    query(
+                        "allegation",
+                        allegations.ALLEGATION_ID.schema(),
+                        "An allegation: the parties, facilities and regions CBP linked it to.",
+                    ),
                 ],
                 auth="required",
-                description="CBP only. At least one of the parameters is needed.",
+                description="CBP only. At least one of the parameters is needed; an "
+                "allegation alone (404 when there is no such allegation).",
             )
         },
+        **allegations.paths(page_size),
         "/healthz": {
             "get": op(
                 "health",
@@ -308,7 +315,11 @@ def document(page_size: int = 1000, max_batch: int = 500) -> dict[str, Any]:
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": paths(page_size, max_batch),
         "components": {
-            "schemas": {**file_components(), **own_components(page_size, max_batch)},
+            "schemas": {
+                **file_components(),
+                **own_components(page_size, max_batch),
+                **allegations.components(),
+            },
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

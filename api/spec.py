@@ -17,7 +17,17 @@ from ledger import schemas
 
 PROBLEM = "application/problem+json"
 JSON = "application/json"
-_FILES = ("defs", "envelope", "payload", "leaf", "receipt", "proof", "verdict", "bundle")
+_FILES = (
+    "defs",
+    "envelope",
+    "payload",
+    "leaf",
+    "receipt",
+    "proof",
+    "verdict",
+    "bundle",
+    "allegation",
+)
 _SCHEMA_KEYS = {"type", "oneOf", "anyOf", "allOf", "$ref", "properties", "const", "enum"}
 
 
@@ -300,6 +310,7 @@ _STATUS_TEXT = {
     413: "The body, or the batch, is over the limit.",
     414: "The query string or request target is over the limit.",
     422: "Refused by an admission rule (signature, key, schema, reference, custody...).",
+    429: "Too many requests from this client address (code RATE_LIMITED); see Retry-After.",
     503: "The database is unavailable, or the server is read-only (code READ_ONLY).",
 }
 
@@ -313,6 +324,8 @@ def problems(*statuses: int) -> dict[str, Any]:
         }
         if status == 401:
             item["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        if status == 429:
+            item["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
         out[str(status)] = item
     return out
 

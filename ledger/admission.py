@@ -54,7 +54,11 @@ ISSUER_ROLES: dict[str, frozenset[str]] = {
     "certificate": frozenset({"auditor"}),
     "revocation": frozenset({"registrar", "supplier", "auditor", "importer"}),
     "shipment": frozenset({"importer"}),
+    "allegation-receipt": frozenset({"registrar"}),
 }
+
+#: Types the log itself signs (with the trust root's log key), never a party's key.
+LOG_SIGNED_TYPES = frozenset({"allegation-receipt"})
 
 #: How far ahead of the log's clock an issuer's clock may run.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -117,6 +121,26 @@ def check_signatures(att: Attestation, view: StateView, trust: TrustRoot, now: d
         )
 
 
+def check_log_signature(att: Attestation, trust: TrustRoot) -> None:
+    """Steps 2-3 for a log-signed type: one signature, by the trust root's log key.
+
+    The log key signs checkpoints (signed notes) too; the two cannot be confused, as a
+    DSSE message begins with ``DSSEv1 `` and a note with the origin, a key name that
+    holds no space.
+    """
+    public = trust.log_verifier.public_key
+    sigs = att.envelope.signatures
+    if len(sigs) != 1 or sigs[0].keyid != key_id(public):
+        raise KeyInvalidError(
+            f"a {att.type} is signed by the log's key alone ({key_id(public)})",
+            attestation=att.id,
+        )
+    if not verify_signature(public, att.envelope.signed_bytes(), sigs[0].sig):
+        raise SignatureError(
+            f"the log's signature on this {att.type} does not verify", attestation=att.id
+        )
+
+
 def state_request(attestations: Iterable[Attestation]) -> StateRequest:
     """Every state question :func:`admit` may ask about these attestations."""
     req = StateRequest()
@@ -174,8 +198,11 @@ def admit(
     # 1. replay: the same payload bytes are already in the log
     if view.attestation(att.id) is not None:
         raise ReplayError(f"attestation {att.id} is already in the log", attestation=att.id)
-    # 2-3. signatures and keys
-    check_signatures(att, view, trust, now)
+    # 2-3. signatures and keys (the log's own key for what the log itself issues)
+    if att.type in LOG_SIGNED_TYPES:
+        check_log_signature(att, trust)
+    else:
+        check_signatures(att, view, trust, now)
     # 4. time: nothing is issued in the future
     if att.issued_at > now + CLOCK_SKEW:
         raise TimeOrderError(
@@ -517,6 +544,18 @@ def _check_filer_code(att: Attestation, number: str, view: StateView) -> None:
         )
 
 
+def _allegation_receipt(
+    att: Attestation, view: StateView, trust: TrustRoot, now: datetime
+) -> StateDelta:
+    """Issued in the name of a trust-root registrar (the log's operator); adds no state."""
+    if not trust.is_root_registrar(att.issuer):
+        raise RoleError(
+            f"an allegation-receipt is issued by a trust-root registrar, not {att.issuer}",
+            attestation=att.id,
+        )
+    return StateDelta()
+
+
 _RULES = {
     "party": _party,
     "key": _key,
@@ -528,4 +567,5 @@ _RULES = {
     "certificate": _certificate,
     "revocation": _revocation,
     "shipment": _shipment,
+    "allegation-receipt": _allegation_receipt,
 }

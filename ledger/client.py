@@ -231,9 +231,39 @@ class Client:
 
     def impact(self, **query: str | None) -> dict[str, Any]:
         if not any(query.values()):
-            raise MalformedError("impact needs at least one of party, facility, region or lot")
+            raise MalformedError(
+                "impact needs at least one of party, facility, region, lot or allegation"
+            )
         value: dict[str, Any] = self.get_json("/v1/impact", **query)
         return value
+
+    # -- allegations ---------------------------------------------------------------------
+
+    def submit_allegation(self, data: bytes) -> dict[str, Any]:
+        """Submit an allegation (no token needed); the receipt to keep."""
+        receipt: dict[str, Any] = parse_json(self.request("POST", "/v1/allegations", body=data))
+        return receipt
+
+    def allegations(self) -> list[dict[str, Any]]:
+        """Every allegation's summary (CBP), following cursors to the end."""
+        out: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self.get_json("/v1/allegations", cursor=cursor)
+            out.extend(page["allegations"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return out
+
+    def allegation(self, ident: str) -> dict[str, Any]:
+        value: dict[str, Any] = self.get_json(f"/v1/allegations/{self._quote(ident)}")
+        return value
+
+    def link_allegation(self, ident: str, kind: str, value: str) -> dict[str, Any]:
+        body = json.dumps({"kind": kind, "value": value}).encode("utf-8")
+        path = f"/v1/allegations/{self._quote(ident)}/links"
+        answer: dict[str, Any] = parse_json(self.request("POST", path, body=body))
+        return answer
 
     def health(self) -> dict[str, Any]:
         value: dict[str, Any] = self.get_json("/healthz")

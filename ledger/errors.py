@@ -67,6 +67,15 @@ class TooLargeError(LedgerError):
     title = "Input too large"
 
 
+class RateLimitedError(LedgerError):
+    """Too many requests from one client in the window; ``retry_after`` says when to retry."""
+
+    code = "RATE_LIMITED"
+    http_status = 429
+    exit_code = EXIT_INCOMPLETE
+    title = "Too many requests"
+
+
 class SchemaError(LedgerError):
     """A payload or body does not validate against its JSON Schema."""
 
@@ -270,3 +279,23 @@ class InternalError(LedgerError):
     http_status = 500
     exit_code = EXIT_INCOMPLETE
     title = "Internal error"
+
+
+# -- exchange formats (EPCIS in, verifiable credentials out) ---------------------------
+
+
+class EpcisError(LedgerError):
+    """An EPCIS document is invalid, or an event in it cannot be mapped to an attestation."""
+
+    code = "EPCIS"
+    http_status = 422
+    title = "EPCIS document cannot be imported"
+
+
+class CredentialError(LedgerError):
+    """A verifiable credential's proof, did:key or issuer does not hold."""
+
+    code = "CREDENTIAL"
+    http_status = 422
+    exit_code = 1
+    title = "Credential does not verify"

@@ -28,6 +28,7 @@ ATTESTATION_TYPES = (
     "certificate",
     "revocation",
     "shipment",
+    "allegation-receipt",
 )
 
 

@@ -263,3 +263,26 @@ def _rival(w: World) -> None:
         rival_sale=sale.attestation,
         rival_shipment=shipment.attestation,
     )
+
+
+#: A realistic allegation against the rival's farm (anonymous), for the access tests.
+ALLEGATION = {
+    "v": 1,
+    "alleged": [{"name": "Kashgar Cotton Co.", "role": "producer", "country": "CN"}],
+    "merchandise": {"description": "Seed cotton", "hs_codes": ["5201.00"]},
+    "production": {"country": "CN", "region": "CN-XJ", "facility": "Kashgar Farm"},
+    "indicators": ["restriction-of-movement", "withholding-of-wages"],
+    "statement": "Pickers bussed in under a labour transfer programme could not leave.",
+}
+
+
+def add_allegation(w: World) -> None:
+    """Submit :data:`ALLEGATION` (appended after everything else) as ``ids["allegation"]``."""
+    import json
+
+    from ledger.allegation import parse_allegation
+    from ledger.storage.allegations import AllegationStore
+
+    store = AllegationStore(w.ledger)
+    receipt = store.submit(parse_allegation(json.dumps(ALLEGATION).encode()))
+    w.ids["allegation"] = receipt.allegation

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 import pg
-from api_fixtures import DAY, World, build_world, problem
+from api_fixtures import DAY, World, add_allegation, build_world, problem
 from conftest import BACKENDS, T0
 from ledger.entrynumber import normalise, spellings
 from ledger.errors import SchemaError
@@ -34,6 +34,7 @@ def world(
 ) -> Iterator[World]:
     db = None if request.param == "sqlite" else pg.fresh_schema()
     w = build_world(tmp_path_factory.mktemp("abuse"), db)
+    add_allegation(w)
     yield w
     w.ledger.store.close()
 
@@ -194,7 +195,14 @@ SAMPLES = {
         "/v1/certificates",
         "/v1/certificates/FLA-GIN-2025",
     ],
-    "GET /v1/impact?party=&facility=&region=&lot=": ["/v1/impact?party=party:gin"],
+    "GET /v1/impact?party=&facility=&region=&lot=&allegation=": [
+        "/v1/impact?party=party:gin",
+        "/v1/impact?allegation=@allegation",
+    ],
+    "GET /v1/allegations`, `/v1/allegations/<id>": [
+        "/v1/allegations",
+        "/v1/allegations/@allegation",
+    ],
     "GET /healthz`, `GET /openapi.json": ["/healthz", "/openapi.json"],
 }
 

@@ -16,7 +16,7 @@ import schemathesis
 
 import pg
 from api import create_app
-from api_fixtures import World, build_world, problem
+from api_fixtures import World, add_allegation, build_world, problem
 from conftest import BACKENDS, T0
 from ledger.scenario import output
 from ledger.tokens import TokenStore
@@ -96,6 +96,24 @@ ROWS: list[tuple[str, str, dict[str, str], dict[str | None, int]]] = [
         {"?party": "party:gin"},
         {c: 401 if c is None else 200 if c == "party:cbp" else 403 for c in CALLERS},
     ),
+    (
+        "impact of an allegation",
+        "/v1/impact",
+        {"?allegation": "@allegation"},
+        {c: 401 if c is None else 200 if c == "party:cbp" else 403 for c in CALLERS},
+    ),
+    (
+        "allegations",
+        "/v1/allegations",
+        {},
+        {c: 401 if c is None else 200 if c == "party:cbp" else 403 for c in CALLERS},
+    ),
+    (
+        "an allegation",
+        "/v1/allegations/{ident}",
+        {"ident": "@allegation"},
+        {c: 401 if c is None else 200 if c == "party:cbp" else 403 for c in CALLERS},
+    ),
     ("checkpoint", "/v1/checkpoint", {}, EVERYONE),
     ("inclusion proof", "/v1/proofs/inclusion", {"?id": "@origin"}, EVERYONE),
     ("consistency proof", "/v1/proofs/consistency", {"?old": "2"}, EVERYONE),
@@ -115,6 +133,7 @@ def world(
 ) -> Iterator[World]:
     db = None if request.param == "sqlite" else pg.fresh_schema()
     w = build_world(tmp_path_factory.mktemp("access"), db)
+    add_allegation(w)
     yield w
     w.ledger.store.close()
 

@@ -24,7 +24,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api import create_app
-from api_fixtures import World, build_world
+from api_fixtures import World, add_allegation, build_world
 from conftest import T0
 
 #: 413 and 414 are the right answers to a body or query over a documented limit.
@@ -41,8 +41,11 @@ CONFIG = SchemathesisConfig.from_dict(
 #: Operations whose schema-valid inputs may still be refused, by rules a schema cannot
 #: state: an envelope can match its JSON Schema and carry a bad signature; a consistency
 #: proof needs old <= new; an inclusion proof needs the entry inside the tree size; an
-#: impact query needs at least one of its parameters; a page of leaves needs start <= end.
+#: impact query needs at least one of its parameters; a page of leaves needs start <= end;
+#: an allegation's upload must hash to what it declares; a link names an admitted party.
 SEMANTIC = {
+    "submitAllegation",
+    "linkAllegation",
     "getLeaves",
     "appendEntry",
     "appendBatch",
@@ -57,8 +60,11 @@ SEMANTIC = {
 _ROOT = Path(tempfile.mkdtemp(prefix="lotchain-openapi-"))
 atexit.register(shutil.rmtree, _ROOT, True)
 WORLD = build_world(_ROOT)
+add_allegation(WORLD)
+#: Every fuzzed submission is judged, not throttled (the limit has its own tests).
+APP_CONFIG = {"LOTCHAIN_ALLEGATION_RATE": 1_000_000}
 schema = schemathesis.openapi.from_wsgi(
-    "/openapi.json", create_app(ledger=WORLD.ledger), config=CONFIG
+    "/openapi.json", create_app(ledger=WORLD.ledger, config=APP_CONFIG), config=CONFIG
 )
 
 
@@ -105,6 +111,9 @@ def _real_cases(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
         ("/v1/certificates", "GET", {"query": {"status": "revoked"}}),
         ("/v1/certificates/{ref}", "GET", {"path_parameters": {"ref": "FLA-KSH-2025"}}),
         ("/v1/impact", "GET", {"query": {"region": "CN-XJ"}}),
+        ("/v1/impact", "GET", {"query": {"allegation": ids["allegation"]}}),
+        ("/v1/allegations", "GET", {"query": {"limit": 1}}),
+        ("/v1/allegations/{ident}", "GET", {"path_parameters": {"ident": ids["allegation"]}}),
         ("/healthz", "GET", {}),
     ]
 

@@ -28,6 +28,17 @@ def test_demo_builds_the_promised_ledger(
     assert summary["tokens"]["cbp"].startswith("lct_")
     countries = {p["country"] for p in summary["parties"]}
     assert len(countries) >= 8
+    allegation = summary["allegation"]  # an anonymous allegation, linked by CBP
+    assert allegation["impact"] == ["AAP-2501155-2"]  # the Xinjiang-origin lint
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "allegation", "verify", str(home / "allegation-receipt.json"),
+                "--allegation", str(home / "allegation.json"),
+                "--trust-root", str(home / "keys" / "trust-root.json"),
+            ]
+        )  # fmt: skip
+    assert done.value.code == 0
     with pytest.raises(SystemExit) as done:
         main(["demo", "--home", str(home), "--no-serve"])
     assert done.value.code == 2  # an existing ledger is never overwritten without --fresh

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from ledger.allegation import parse_allegation
 from ledger.cli.common import (
     Options,
     check_passphrase,
@@ -31,6 +32,7 @@ from ledger.orders import read_orders_file
 from ledger.scenario import Scenario
 from ledger.screening import read_list_file, record_list
 from ledger.storage import open_store
+from ledger.storage.allegations import AllegationStore
 from ledger.storage.base import display_url
 from ledger.tokens import TokenStore
 from ledger.verify import verify_shipment_online
@@ -39,6 +41,51 @@ from ledger.verify import verify_shipment_online
 ENTITY_LIST = Path(__file__).resolve().parents[2] / "data" / "uflpa-entity-list.csv"
 #: The project's copy of CBP's Withhold Release Orders and Findings (data/README.md).
 WRO_LIST = Path(__file__).resolve().parents[2] / "data" / "wro-findings.csv"
+
+#: An anonymous allegation about the demo's Xinjiang grower, as a member of the public
+#: would send it; CBP links it to the grower, and ``impact`` finds the shipment.
+DEMO_ALLEGATION: dict[str, Any] = {
+    "v": 1,
+    "alleged": [
+        {
+            "name": "Aksu Prefecture Agricultural Cooperative",
+            "role": "producer",
+            "country": "CN",
+            "address": {"locality": "Aksu", "region": "CN-XJ", "country": "CN"},
+        }
+    ],
+    "merchandise": {
+        "description": "Raw cotton lint, exported to the United States",
+        "hs_codes": ["5201.00"],
+    },
+    "production": {"country": "CN", "region": "CN-XJ", "facility": "Aksu Cotton Fields"},
+    "indicators": ["restriction-of-movement", "withholding-of-wages", "intimidation-and-threats"],
+    "period": {"from": "2024-09-01", "to": "2024-10-31"},
+    "statement": "Seasonal pickers were brought to the Aksu fields under a government labour "
+    "transfer programme, housed in guarded dormitories, and told that leaving early would be "
+    "reported to their home villages; wages were paid only after the harvest.",
+}
+
+
+def _allegation(ledger: Any, home: Path) -> dict[str, Any]:
+    """Submit the demo allegation and link it, as CBP would, to the grower it names; the
+    allegation and its receipt are left in the home, as the submitter would keep them."""
+    store = AllegationStore(ledger)
+    data = json.dumps(DEMO_ALLEGATION, indent=2).encode("utf-8")
+    receipt = store.submit(parse_allegation(data))
+    (home / "allegation.json").write_bytes(data)
+    (home / "allegation-receipt.json").write_text(
+        json.dumps(receipt.to_json(), indent=2) + "\n", encoding="utf-8"
+    )
+    store.link(
+        receipt.allegation, "party", "party:aksu-agri", by="party:us-cbp", now=receipt.received_at
+    )
+    return {
+        "id": receipt.allegation,
+        "index": receipt.entry.index,
+        "impact": [s["entry_number"] for s in store.impact(receipt.allegation)],
+    }
+
 
 #: Written into every home ``demo`` creates: ``--fresh`` deletes only a folder holding it.
 MARKER = ".lotchain-demo"
@@ -186,6 +233,7 @@ def build(checked: Plan) -> dict[str, Any]:
             verdict = verify_shipment_online(ledger, shipment["id"])
             shipment["status"] = verdict.status
             shipment["codes"] = sorted({f.code for f in verdict.findings})
+        allegation = _allegation(ledger, home)
         tokens = TokenStore(ledger.store)
         cbp = tokens.issue("party:us-cbp", now=now, label="demo: CBP")
         importer = tokens.issue("party:acme-apparel", now=now, label="demo: Acme Apparel")
@@ -207,6 +255,7 @@ def build(checked: Plan) -> dict[str, Any]:
             "shipments": demo.shipments,
             "refused_at_append": demo.refused,
             "parties": demo.parties,
+            "allegation": allegation,
             "tokens": {"cbp": cbp.token, "importer": importer.token},
         }
     finally:
@@ -249,6 +298,24 @@ def guide(summary: dict[str, Any], url: str) -> str:
         f"  {me} checkpoint --remote {url} --home {summary['home']} --remember",
         f"  {me} audit --home {summary['home']}",
     ]
+    allegation = summary.get("allegation")
+    if allegation is not None:
+        receipt = f"{summary['home']}/allegation-receipt.json"
+        lines += [
+            "",
+            f"Allegation {allegation['id']} (anonymous; its salted hash is log entry "
+            f"{allegation['index']}), linked by CBP to party:aksu-agri; it touches: "
+            + (", ".join(allegation["impact"]) or "no shipment"),
+            f"  curl -s -H 'Authorization: Bearer {cbp}' {url}/v1/allegations",
+            f"  curl -s -H 'Authorization: Bearer {cbp}' '{url}/v1/impact?allegation="
+            f"{allegation['id']}'",
+            f"  {me} allegation verify {receipt} --allegation {summary['home']}/allegation.json "
+            f"--trust-root {summary['home']}/keys/trust-root.json",
+            f"  {me} allegation submit --remote {url} --name 'Some Producer Ltd.' "
+            "--merchandise 'polysilicon' --region CN-XJ --indicator debt-bondage "
+            "--statement 'Workers repay recruitment debts from their wages.' "
+            "--receipt my-receipt.json",
+        ]
     return "\n".join(lines)
 
 

@@ -25,6 +25,9 @@ COMMAND_MODULES = (
     "ledger.cli.server_cmds",
     "ledger.cli.demo_cmds",
     "ledger.cli.db_cmds",
+    "ledger.cli.allegation_cmds",
+    "ledger.cli.vc_cmds",
+    "ledger.cli.epcis_cmds",
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ledger.admission import LOG_SIGNED_TYPES
 from ledger.attestation import attestation_id, make_attestation
 from ledger.canonical import parse_json
 from ledger.cli.common import (
@@ -158,7 +159,11 @@ def submit(opts: Options, files: tuple[str, ...]) -> int:
 @cli.command()
 @home_options
 @remote_options
-@click.argument("type_", metavar="TYPE", type=click.Choice(ATTESTATION_TYPES))
+@click.argument(
+    "type_",
+    metavar="TYPE",
+    type=click.Choice([t for t in ATTESTATION_TYPES if t not in LOG_SIGNED_TYPES]),
+)
 @click.option("--issuer", required=True, help="Party id of the issuer (party:...).")
 @click.option(
     "--key",

@@ -261,19 +261,34 @@ def screening_list(opts: Options, all_versions: bool) -> None:
 @click.option("--facility", help="Facility id, e.g. facility:shree-gin-rajkot.")
 @click.option("--region", help="ISO 3166-2 region, e.g. CN-XJ (CN-65 is found with it).")
 @click.option("--lot", help="Lot label as printed on goods or documents.")
+@click.option("--allegation", help="An allegation id: what CBP linked it to (alone).")
 def impact_cmd(
-    opts: Options, party: str | None, facility: str | None, region: str | None, lot: str | None
+    opts: Options,
+    party: str | None,
+    facility: str | None,
+    region: str | None,
+    lot: str | None,
+    allegation: str | None,
 ) -> None:
-    """Which shipments' chains touch a party, facility, region or lot."""
+    """Which shipments' chains touch a party, facility, region, lot or allegation."""
     query = {"party": party, "facility": facility, "region": region, "lot": lot}
+    if allegation is not None and any(query.values()):
+        raise UsageError("give --allegation alone, or --party, --facility, --region or --lot")
     if opts.remote:
         from ledger.client import Client
 
-        found = Client(opts.remote, token=opts.token).impact(**query).get("shipments", [])
+        client = Client(opts.remote, token=opts.token)
+        answer = client.impact(allegation=allegation) if allegation else client.impact(**query)
+        found = answer.get("shipments", [])
     else:
         ledger = opts.ledger()
         try:
-            found = impact(ledger, **query)
+            if allegation is not None:
+                from ledger.storage.allegations import AllegationStore
+
+                found = AllegationStore(ledger).impact(allegation)
+            else:
+                found = impact(ledger, **query)
         finally:
             ledger.store.close()
     text = "\n".join(

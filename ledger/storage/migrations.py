@@ -67,6 +67,13 @@ def _party_filer_codes(store: SqlStore) -> None:
         )
 
 
+def _allegations(store: SqlStore) -> None:
+    """Allegations (confidential, CBP reads them) and CBP's links of them to the ledger."""
+    from ledger.storage.allegations import create_tables
+
+    create_tables(store)
+
+
 def _list_kinds(store: SqlStore) -> None:
     """Screening list versions gain a kind: ``entity`` (entity lists) or ``wro``
     (Withhold Release Orders and Findings); existing versions are entity lists."""
@@ -84,7 +91,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "index entries by integration time", _entry_time_index),
     Migration(3, "API bearer tokens (hashes only)", _api_tokens),
     Migration(4, "CBP entry filer codes of parties", _party_filer_codes),
-    Migration(5, "screening list kinds (entity lists, WRO/Findings lists)", _list_kinds),
+    Migration(5, "allegations and their links (confidential)", _allegations),
+    Migration(6, "screening list kinds (entity lists, WRO/Findings lists)", _list_kinds),
 )
 
 
