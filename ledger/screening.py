@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ledger.encoding import format_timestamp, parse_date, parse_timestamp
 from ledger.errors import MalformedError, TooLargeError, UsageError
@@ -207,6 +207,7 @@ class Match:
 class ScreeningList:
     """A parsed list version: its exact bytes, their SHA-256 and its listings."""
 
+    kind: ClassVar[str] = "entity"
     name: str
     sha256: str
     loaded_at: datetime
@@ -237,6 +238,7 @@ class ScreeningList:
         """What a verdict says of the list it applied (never its contents)."""
         return {
             "name": self.name,
+            "kind": self.kind,
             "sha256": self.sha256,
             "loaded_at": format_timestamp(self.loaded_at),
             "listings": len(self.listings),
@@ -245,6 +247,7 @@ class ScreeningList:
     def to_bundle(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
+            "kind": self.kind,
             "sha256": self.sha256,
             "loaded_at": format_timestamp(self.loaded_at),
             "csv": self.data.decode("utf-8"),
@@ -363,5 +366,7 @@ def _from_stored(item: StoredList) -> ScreeningList:
 
 
 def loaded_lists(store: Store, *, all_versions: bool = False) -> list[ScreeningList]:
-    """The lists recorded in the database: the latest version of each name by default."""
-    return [_from_stored(x) for x in Lookups(store).lists(all_versions=all_versions)]
+    """The entity lists recorded in the database: the latest version of each name by
+    default (WRO/Findings lists: :func:`ledger.lists.loaded_versions`)."""
+    stored = Lookups(store).lists(all_versions=all_versions)
+    return [_from_stored(x) for x in stored if x.kind == "entity"]

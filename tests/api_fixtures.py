@@ -27,6 +27,7 @@ from ledger.keys import load_private_key
 from ledger.log import Ledger
 from ledger.scenario import Scenario, output
 from ledger.tokens import TokenStore
+from verify_fixtures import load_both_lists
 
 DAY = timedelta(days=1)
 PARTIES = {
@@ -82,6 +83,7 @@ def build_world(root: Path, db: str | None = None) -> World:
     home = init_home(root / "home", PASSPHRASE, now=T0 - 30 * DAY, db=db)
     clock = Clock(T0)
     ledger = home.open_ledger(PASSPHRASE, clock=clock)
+    load_both_lists(ledger)
     registrar = load_private_key(home.registrar_key_path, PASSPHRASE)
     s = Scenario(ledger, "party:registrar", {"party:registrar": registrar}, seed=b"api")
     w = World(root, ledger, s, clock)

@@ -58,3 +58,35 @@ def test_cli_db_status(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert f"schema version {MIGRATIONS[-1].version}" in out and "applied   1" in out
+
+
+def test_list_kinds_reach_a_database_made_before_them(home: Home) -> None:
+    """Migration 6 on a database at version 5: its list versions become entity lists."""
+    from ledger.lists import loaded_versions
+
+    store = SqlStore.open(home.db_url())
+    try:  # turn the fresh database back into one of version 5, with a list recorded
+        drop = (
+            'DROP TRIGGER IF EXISTS schema_migration_no_delete ON "schema_migration"'
+            if store.is_postgres
+            else 'DROP TRIGGER IF EXISTS "schema_migration_no_delete"'
+        )
+        store.db.execute_sql(drop)
+        store.db.execute_sql('DELETE FROM "schema_migration" WHERE version = 6')
+        store.db.execute_sql('ALTER TABLE "screening_list" DROP COLUMN kind')
+        p = store.db.param
+        store.db.execute_sql(
+            f'INSERT INTO "screening_list" (name, sha256, loaded_at, source, data) '
+            f"VALUES ({p}, {p}, {p}, {p}, {p})",
+            ("old", "0" * 64, "2025-01-01T00:00:00.000000Z", None, b"name\nAcme Co\n"),
+        )
+        assert status(store).version == 5
+    finally:
+        store.close()
+    store = SqlStore.open(home.db_url())
+    try:
+        assert status(store).version == MIGRATIONS[-1].version
+        (old,) = loaded_versions(store)
+        assert old.kind == "entity" and old.name == "old"
+    finally:
+        store.close()

@@ -23,6 +23,7 @@ from verify_fixtures import (
     PASSPHRASE,
     CottonChain,
     World,
+    bare_world_fixture,  # noqa: F401 - the `bare_world` fixture
     day,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
@@ -134,7 +135,10 @@ def test_bad_input_exits_2_without_traceback(
     assert code == 2 and "USAGE" in err
 
 
-def test_screening_load_list_and_impact(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+def test_screening_load_list_and_impact(
+    bare_world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = bare_world
     chain = CottonChain(world)
     chain.actors(names={"gin": "Xinjiang Zhongtai Chemical Co., Ltd."})  # listed 2023-06-12
     chain.certify()
@@ -153,7 +157,7 @@ def test_screening_load_list_and_impact(world: World, capsys: pytest.CaptureFixt
         *home(world),
     )
     assert code == 0
-    assert "loaded: UFLPA Entity List (91 listings)" in out and ENTRY_NUMBER in out
+    assert "loaded: UFLPA Entity List (entity, 91 listings)" in out and ENTRY_NUMBER in out
     code, out, _ = run(capsys, "screening", "list", "--json", *home(world))
     lists = json.loads(out)["lists"]
     assert [x["name"] for x in lists] == ["UFLPA Entity List"] and len(lists[0]["sha256"]) == 64

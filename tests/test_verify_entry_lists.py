@@ -18,7 +18,6 @@ from conftest import run_cli
 from ledger.screening import parse_list, record_list
 from ledger.verify import build_bundle, impacted_by_list, verify_bundle
 from verify_fixtures import (
-    ENTITY_LIST,
     ENTRY_NUMBER,
     IMPORTER,
     PASSPHRASE,
@@ -176,11 +175,13 @@ def test_a_listed_garment_maker_is_found_once_where_it_acts(world: World) -> Non
 
 
 def test_the_real_uflpa_list_on_the_entry_date(world: World) -> None:
-    # an alias of Aksu Huafu, listed effective 2025-01-15: in force on entry
-    cotton(world, names={"spinner": "Akesu Huafu Melange Yarn Co., Ltd."})
-    record_list(
-        world.ledger.store, ENTITY_LIST.read_bytes(), name="UFLPA", source=None, now=world.clock.now
-    )
+    # an alias of Aksu Huafu, listed effective 2025-01-15: in force on entry; the world
+    # has the project's UFLPA Entity List loaded (verify_fixtures.load_both_lists)
+    chain = CottonChain(world)
+    chain.actors(names={"spinner": "Akesu Huafu Melange Yarn Co., Ltd."})
+    chain.certify()
+    for stage in (chain.farm, chain.gin, chain.spin, chain.knit, chain.sew, chain.ship):
+        stage()
     found = only(world, "ENTITY_LISTED")
     assert len(found) == 1
     assert '"Aksu Huafu Color Spinning Co., Ltd."' in found[0]["message"]

@@ -60,8 +60,13 @@ def _chain(w: World, **gin: Any) -> CottonChain:
 
 
 def _codes(w: World) -> dict[str, list[dict[str, Any]]]:
+    """Findings by code. Cotton placed in Xinjiang also falls under the Xinjiang
+    region-wide WRO by the same locations (tests/test_wro.py): checked, then left out."""
     out: dict[str, list[dict[str, Any]]] = {}
     for f in w.verify().findings:
+        if f.code == "WRO":
+            assert "wro-2021-01-13-xinjiang-cotton-tomato" in f.message, f.message
+            continue
         out.setdefault(f.code, []).append(f.to_json())
     return out
 

@@ -179,7 +179,7 @@ def test_cert_invalid_resting_on_a_failed_audit(world: World) -> None:
 
 
 def test_entity_listed_garment_maker_on_the_uflpa_list(world: World) -> None:
-    from ledger.screening import record_list
+    from ledger.lists import loaded_versions
     from verify_fixtures import ENTITY_LIST
 
     chain = CottonChain(world)
@@ -195,21 +195,15 @@ def test_entity_listed_garment_maker_on_the_uflpa_list(world: World) -> None:
     chain.knit()
     chain.sew()
     chain.ship()
-    assert world.verify().status == "pass"  # no list loaded yet
-    record_list(
-        world.ledger.store,
-        ENTITY_LIST.read_bytes(),
-        name="UFLPA Entity List",
-        source="uflpa-entity-list.csv",
-        now=world.clock.now,
-    )
-    found = only(world, "ENTITY_LISTED")
+    orders_only = [x for x in loaded_versions(world.ledger.store) if x.kind == "wro"]
+    assert world.verify(lists=orders_only).codes() == {"SCREENING_MISSING"}  # no entity list
+    found = only(world, "ENTITY_LISTED")  # with the UFLPA Entity List the world loads
     # one finding for the one listed party, on the entry where it acts (its sewing)
     assert [f["attestation"] for f in found] == [world.ids["sewing"]]
     print(found[0]["message"])
     assert "Guangdong Esquel Textile Co., Ltd." in found[0]["message"]
     lists = world.verify().summary["screening_lists"]
-    assert lists[0]["name"] == "UFLPA Entity List"
+    assert lists[0]["name"] == "uflpa-entity-list" and lists[0]["kind"] == "entity"
     assert lists[0]["sha256"] == __import__("hashlib").sha256(ENTITY_LIST.read_bytes()).hexdigest()
 
 
@@ -224,7 +218,9 @@ def test_region_high_risk_a_gin_in_xinjiang(world: World, region: str) -> None:
     chain.knit()
     chain.sew()
     chain.ship()
-    found = only(world, "REGION_HIGH_RISK")
+    verdict = world.verify()
+    assert verdict.codes() == {"REGION_HIGH_RISK", "WRO"}  # and the Xinjiang region-wide WRO
+    found = [f.to_json() for f in verdict.findings if f.code == "REGION_HIGH_RISK"]
     assert [f["attestation"] for f in found] == [world.ids["ginning"]]
     assert region in found[0]["message"]
 

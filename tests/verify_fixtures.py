@@ -18,6 +18,7 @@ import pytest
 
 from ledger.home import Home, init_home
 from ledger.keys import load_private_key
+from ledger.lists import record_version
 from ledger.log import Ledger
 from ledger.scenario import Scenario, output
 from ledger.verify import Verdict, verify_shipment_online
@@ -25,8 +26,9 @@ from ledger.verify.verdict import STEP_OF
 
 PASSPHRASE = b"correct horse battery"
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-#: The UFLPA Entity List as vendored in the project (data/README.md).
+#: The UFLPA Entity List and CBP's WRO/Findings list as vendored in the project (data/).
 ENTITY_LIST = Path(__file__).resolve().parents[1] / "data" / "uflpa-entity-list.csv"
+WRO_LIST = Path(__file__).resolve().parents[1] / "data" / "wro-findings.csv"
 
 
 def day(text: str, hour: int = 10) -> datetime:
@@ -65,10 +67,27 @@ class World:
         return verify_shipment_online(self.ledger, self.ids["shipment"], **kw)
 
 
-def make_world(root: Path, db: str | None = None) -> World:
+def load_both_lists(led: Ledger, now: datetime | None = None) -> None:
+    """Record an entity list and the WRO/Findings list, as a real deployment has them.
+
+    Loaded at the real present by default, so they are current both at the test clock's
+    time and for commands that verify at the real time (CLI, offline bundles).
+    """
+    when = now or datetime.now(UTC)
+    for kind, path, name in (
+        ("entity", ENTITY_LIST, "uflpa-entity-list"),
+        ("wro", WRO_LIST, "wro-findings"),
+    ):
+        record_version(led.store, path.read_bytes(), kind=kind, name=name, source=None, now=when)
+
+
+def make_world(root: Path, db: str | None = None, *, lists: bool = True) -> World:
+    """A fresh home and ledger; with ``lists``, both kinds of screening list are loaded."""
     home = init_home(root / "home", PASSPHRASE, now=T0, db=db)
     clock = Clock()
     led = home.open_ledger(PASSPHRASE, clock=clock)
+    if lists:
+        load_both_lists(led)
     registrar = load_private_key(home.registrar_key_path, PASSPHRASE)
     s = Scenario(led, "party:registrar", {"party:registrar": registrar}, seed=b"verify")
     return World(home, led, s, clock)
@@ -77,6 +96,14 @@ def make_world(root: Path, db: str | None = None) -> World:
 @pytest.fixture(name="world")
 def world_fixture(tmp_path: Path) -> Iterator[World]:
     w = make_world(tmp_path)
+    yield w
+    w.ledger.store.close()
+
+
+@pytest.fixture(name="bare_world")
+def bare_world_fixture(tmp_path: Path) -> Iterator[World]:
+    """A world with no screening list loaded (for tests of loading lists)."""
+    w = make_world(tmp_path, lists=False)
     yield w
     w.ledger.store.close()
 

@@ -29,6 +29,8 @@ from ledger.demo.enforcement import add_enforcement
 from ledger.errors import ConfigError, UsageError
 from ledger.home import Home, init_home
 from ledger.keys import load_private_key
+from ledger.lists import record_version
+from ledger.orders import read_orders_file
 from ledger.scenario import Scenario
 from ledger.screening import read_list_file, record_list
 from ledger.storage import open_store
@@ -39,6 +41,8 @@ from ledger.verify import verify_shipment_online
 
 #: The project's copy of the UFLPA Entity List (data/README.md).
 ENTITY_LIST = Path(__file__).resolve().parents[2] / "data" / "uflpa-entity-list.csv"
+#: The project's copy of CBP's Withhold Release Orders and Findings (data/README.md).
+WRO_LIST = Path(__file__).resolve().parents[2] / "data" / "wro-findings.csv"
 
 #: An anonymous allegation about the demo's Xinjiang grower, as a member of the public
 #: would send it; CBP links it to the grower, and ``impact`` finds the shipment.
@@ -98,6 +102,7 @@ class Plan:
     passphrase: bytes
     screening: bytes
     screening_source: str
+    orders: bytes
     db: str | None
 
 
@@ -111,6 +116,13 @@ def _screening_list(path: Path | None) -> tuple[bytes, str]:
         )
     data = read_list_file(source, name="uflpa-entity-list", loaded_at=datetime.now(UTC)).data
     return data, source.name
+
+
+def _wro_list() -> bytes:
+    """The project's copy of CBP's WRO/Findings list, parsed before the disk is touched."""
+    if not WRO_LIST.is_file():
+        raise ConfigError(f"CBP's WRO/Findings list is not at {WRO_LIST}")
+    return read_orders_file(WRO_LIST, name="wro-findings", loaded_at=datetime.now(UTC)).data
 
 
 def _home_to_replace(home: Path, fresh: bool, named_on_command_line: bool) -> bool:
@@ -175,12 +187,13 @@ def plan(
     """Check every input, in the order a user fixes them; nothing is written."""
     delete_first = _home_to_replace(home, fresh, named_on_command_line)
     data, source = _screening_list(screening)
+    orders = _wro_list()
     if serve_on is not None:
         check_port_free(*serve_on)
     database = _demo_database(db)
     passphrase = get_passphrase("Passphrase for the demo keys", confirm=True)
     check_passphrase(passphrase)
-    return Plan(home, delete_first, passphrase, data, source, database)
+    return Plan(home, delete_first, passphrase, data, source, orders, database)
 
 
 def _create_home(home: Path, delete_first: bool) -> None:
@@ -214,6 +227,10 @@ def build(checked: Plan) -> dict[str, Any]:
             source=checked.screening_source,
             now=now,
         )
+        wro, _ = record_version(
+            ledger.store, checked.orders, kind="wro", name="wro-findings",
+            source=WRO_LIST.name, now=now,
+        )
         for shipment in demo.shipments:
             verdict = verify_shipment_online(ledger, shipment["id"])
             shipment["status"] = verdict.status
@@ -238,6 +255,11 @@ def build(checked: Plan) -> dict[str, Any]:
                 "name": listed.name,
                 "sha256": listed.sha256,
                 "listings": len(listed.listings),
+            },
+            "wro_list": {
+                "name": wro.name,
+                "sha256": wro.sha256,
+                "orders": wro.summary()["listings"],
             },
             "shipments": demo.shipments,
             "refused_at_append": demo.refused,

@@ -19,17 +19,21 @@ import click
 from ledger.cli.common import Options, emit, home_options, read_input, remote_options
 from ledger.cli.main import cli
 from ledger.errors import UsageError
-from ledger.screening import loaded_lists, read_list_file, record_list
+from ledger.lists import KINDS, loaded_versions, read_file, record_version
+from ledger.orders import OrderList
 from ledger.trustroot import TrustRoot
 from ledger.verify import (
+    MAX_LIST_AGE_ENV,
     Verdict,
     build_bundle,
     impact,
     impacted_by_list,
+    impacted_by_order_list,
     verify_bundle,
     verify_shipment_online,
     with_enforcement,
 )
+from ledger.verify.order_rules import MAX_AGE_DAYS
 from ledger.verify.report import render
 
 
@@ -54,6 +58,19 @@ def _write(path: Path, value: dict[str, Any]) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror}") from e
+
+
+def max_list_age_option(fn: Any) -> Any:
+    return click.option(
+        "--max-list-age",
+        "max_list_age",
+        type=click.IntRange(0, MAX_AGE_DAYS),
+        default=None,
+        metavar="DAYS",
+        help="Warn (SCREENING_MISSING) when the newest entity or WRO/Findings list applied "
+        "was loaded more than DAYS before now (default: ledger/rules/screening.json, 30). "
+        f"Env: {MAX_LIST_AGE_ENV}.",
+    )(fn)
 
 
 @cli.group("verify")
@@ -81,8 +98,13 @@ def verify_group() -> None:
     help="With --remote: the trust root to check the server's bundle against "
     "(default: the home's keys/trust-root.json).",
 )
+@max_list_age_option
 def verify_shipment(
-    opts: Options, ref: str, bundle_path: Path | None, trust_root: Path | None
+    opts: Options,
+    ref: str,
+    bundle_path: Path | None,
+    trust_root: Path | None,
+    max_list_age: int | None,
 ) -> int:
     """Verify the shipment REF (attestation id or CBP entry number) and print the verdict.
 
@@ -95,11 +117,15 @@ def verify_shipment(
 
         bundle = Client(opts.remote, token=opts.token).bundle(ref)
         trust = TrustRoot.load(trust_root) if trust_root else opts.install.trust_root()
-        verdict = verify_bundle(json.dumps(bundle).encode("utf-8"), trust)
+        verdict = verify_bundle(
+            json.dumps(bundle).encode("utf-8"), trust, max_list_age_days=max_list_age
+        )
     else:
         ledger = opts.ledger()
         try:
-            verdict = with_enforcement(ledger, verify_shipment_online(ledger, ref))
+            verdict = with_enforcement(
+                ledger, verify_shipment_online(ledger, ref, max_list_age_days=max_list_age)
+            )
             bundle = build_bundle(ledger, ref) if bundle_path else {}
         finally:
             ledger.store.close()
@@ -118,19 +144,25 @@ def verify_shipment(
     help="The trust root given out of band (keys/trust-root.json). Env: LOTCHAIN_TRUST_ROOT.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-def verify_bundle_cmd(file: str, trust_root: Path, as_json: bool) -> int:
+@max_list_age_option
+def verify_bundle_cmd(
+    file: str, trust_root: Path, as_json: bool, max_list_age: int | None
+) -> int:
     """Recompute the verdict of an evidence bundle FILE ('-' for stdin), offline.
 
     Checks the checkpoint signature against the trust root, every inclusion proof,
     prev link and envelope signature, then every rule, with no server and no database.
+    The lists it carries are judged for age against the present time.
     """
-    verdict = verify_bundle(read_input(file), TrustRoot.load(trust_root))
+    verdict = verify_bundle(
+        read_input(file), TrustRoot.load(trust_root), max_list_age_days=max_list_age
+    )
     return _show(as_json, verdict)
 
 
 @cli.group("screening")
 def screening_group() -> None:
-    """Screening lists: the UFLPA Entity List and lists of the same CSV shape."""
+    """Screening lists: entity lists (the UFLPA Entity List) and WRO/Findings lists."""
 
 
 @screening_group.command("load")
@@ -138,37 +170,64 @@ def screening_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", help="Name of the list (default: the file name without extension).")
 @click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    default="entity",
+    show_default=True,
+    help="entity: an entity list (name, aliases, effective_date...); wro: CBP's Withhold "
+    "Release Orders and Findings (id, action, status, issued_on, producer, hs_prefixes...).",
+)
+@click.option(
     "--impact",
     "show_impact",
     is_flag=True,
-    help="Also list the shipments this list now fails (ENTITY_LISTED on their entry dates).",
+    help="Also list the shipments this list now fails on their entry dates (entity: "
+    "ENTITY_LISTED; wro: WRO or FINDING from orders new or changed since the previous "
+    "version).",
 )
-def screening_load(opts: Options, file: Path, name: str | None, show_impact: bool) -> None:
-    """Record the list in FILE (its bytes, SHA-256 and load time) in the database.
+def screening_load(
+    opts: Options, file: Path, name: str | None, kind: str, show_impact: bool
+) -> None:
+    """Record the list in FILE (its bytes, SHA-256, kind and load time) in the database.
 
     Verification then applies the latest version of every list loaded, and each verdict
     names the list versions it applied.
     """
-    parsed = read_list_file(file, name=name, loaded_at=_now())
+    parsed = read_file(file, kind=kind, name=name, loaded_at=_now())
     ledger = opts.ledger()
     try:
-        recorded, added = record_list(
-            ledger.store, parsed.data, name=parsed.name, source=parsed.source, now=parsed.loaded_at
+        recorded, added = record_version(
+            ledger.store,
+            parsed.data,
+            kind=kind,
+            name=parsed.name,
+            source=parsed.source,
+            now=parsed.loaded_at,
         )
-        failed = impacted_by_list(ledger, recorded) if show_impact else None
+        failed = None
+        if show_impact:
+            failed = (
+                impacted_by_order_list(ledger, recorded)
+                if isinstance(recorded, OrderList)
+                else impacted_by_list(ledger, recorded)
+            )
     finally:
         ledger.store.close()
-    value: dict[str, Any] = {**recorded.summary(), "added": added}
+    summary = recorded.summary()
+    value: dict[str, Any] = {**summary, "added": added}
     text = (
-        f"{'loaded' if added else 'already loaded'}: {recorded.name} "
-        f"({len(recorded.listings)} listings) sha256:{recorded.sha256}"
+        f"{'loaded' if added else 'already loaded'}: {recorded.name} ({recorded.kind}, "
+        f"{summary['listings']} {'orders' if kind == 'wro' else 'listings'}) "
+        f"sha256:{recorded.sha256}"
     )
     if failed is not None:
         value["impacted"] = failed
         text += (
             "".join(
                 f"\n  now fails: {item['entry_number']} (entry date {item['entry_date']}) "
-                f"{item['shipment']} ({len(item['findings'])} ENTITY_LISTED)"
+                f"{item['shipment']} ("
+                + ", ".join(sorted({f["code"] for f in item["findings"]}))
+                + f" x{len(item['findings'])})"
                 for item in failed
             )
             or "\n  no shipment is affected"
@@ -182,15 +241,17 @@ def screening_load(opts: Options, file: Path, name: str | None, show_impact: boo
     "--all", "all_versions", is_flag=True, help="Show every version, not only the latest."
 )
 def screening_list(opts: Options, all_versions: bool) -> None:
-    """Show the screening lists loaded (name, listings, SHA-256, when loaded)."""
+    """Show the screening lists loaded (name, kind, listings, SHA-256, when loaded)."""
     ledger = opts.ledger()
     try:
-        lists = loaded_lists(ledger.store, all_versions=all_versions)
+        lists = loaded_versions(ledger.store, all_versions=all_versions)
     finally:
         ledger.store.close()
     items = [s.summary() for s in lists]
     text = "\n".join(
-        f"{s['name']}: {s['listings']} listings, sha256:{s['sha256']}, loaded {s['loaded_at']}"
+        f"{s['name']} ({s['kind']}): {s['listings']} "
+        f"{'orders' if s['kind'] == 'wro' else 'listings'}, sha256:{s['sha256']}, "
+        f"loaded {s['loaded_at']}"
         for s in items
     )
     emit(opts, {"lists": items}, text or "no screening list loaded")

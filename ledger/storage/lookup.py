@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import peewee as pw
 
 from ledger.encoding import format_timestamp, parse_timestamp
-from ledger.errors import ConfigError, StorageError, TooLargeError
+from ledger.errors import ConfigError, StorageError, TooLargeError, UsageError
 from ledger.state import OutputRecord
 from ledger.storage.base import Store
 
@@ -35,6 +35,7 @@ class StoredList:
     loaded_at: datetime
     source: str | None
     data: bytes
+    kind: str = "entity"
 
 
 def _guard(what: str, fn: Callable[[], T]) -> T:
@@ -112,9 +113,21 @@ class Lookups:
         query = o.select(o.attestation).where(o.holder == party).distinct()
         return _ids("listing outputs", query)
 
-    def facilities(self, *, operator: str | None = None, regions: Sequence[str] = ()) -> list[str]:
+    def facilities(
+        self,
+        *,
+        operator: str | None = None,
+        regions: Sequence[str] = (),
+        countries: Sequence[str] = (),
+    ) -> list[str]:
+        """Facility ids by operator, else by declared region, else by country."""
         f = self.m["facility_version"]
-        clause = f.operator == operator if operator is not None else f.region.in_(list(regions))
+        if operator is not None:
+            clause = f.operator == operator
+        elif regions:
+            clause = f.region.in_(list(regions))
+        else:
+            clause = f.country.in_(list(countries))
         query = f.select(f.facility_id).where(clause).distinct()
         return _ids("listing facilities", query)
 
@@ -205,8 +218,16 @@ class Lookups:
     # -- screening lists ------------------------------------------------------------------
 
     def add_list(self, item: StoredList) -> bool:
-        """Record a list version; False when the same bytes are already its latest."""
+        """Record a list version; False when the same bytes are already its latest.
+
+        A name keeps its kind: an entity list and a WRO/Findings list never share one.
+        """
         current = next((x for x in self.lists() if x.name == item.name), None)
+        if current is not None and current.kind != item.kind:
+            raise UsageError(
+                f"{item.name!r} is already the name of a {current.kind} list; "
+                f"give this {item.kind} list another name (--name)"
+            )
         if current is not None and current.sha256 == item.sha256:
             return False
         table = self.m["screening_list"]
@@ -216,6 +237,7 @@ class Lookups:
             "loaded_at": format_timestamp(item.loaded_at, micro=True),
             "source": item.source,
             "data": item.data,
+            "kind": item.kind,
         }
         _guard("recording the list", lambda: table.insert(**row).execute())
         return True
@@ -230,7 +252,12 @@ class Lookups:
             versions = []
             for r in rows:
                 item = StoredList(
-                    r.name, r.sha256, parse_timestamp(r.loaded_at), r.source, bytes(r.data)
+                    r.name,
+                    r.sha256,
+                    parse_timestamp(r.loaded_at),
+                    r.source,
+                    bytes(r.data),
+                    str(r.kind or "entity"),
                 )
                 out[r.name] = item
                 versions.append(item)

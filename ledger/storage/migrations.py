@@ -104,6 +104,16 @@ def _shipment_metrics(store: SqlStore) -> None:
         after = batch[-1].index
 
 
+def _list_kinds(store: SqlStore) -> None:
+    """Screening list versions gain a kind: ``entity`` (entity lists) or ``wro``
+    (Withhold Release Orders and Findings); existing versions are entity lists."""
+    columns = {c.name for c in store.db.get_columns("screening_list")}
+    if "kind" not in columns:  # a database created by this lotchain has it already
+        store.db.execute_sql(
+            "ALTER TABLE \"screening_list\" ADD COLUMN kind TEXT NOT NULL DEFAULT 'entity'"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
@@ -114,6 +124,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "allegations and their links (confidential)", _allegations),
     Migration(6, "enforcement steps of shipments (detention to determination)", _enforcement_steps),
     Migration(7, "summary rows of shipments for the metrics report", _shipment_metrics),
+    Migration(8, "screening list kinds (entity lists, WRO/Findings lists)", _list_kinds),
 )
 
 

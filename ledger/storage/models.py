@@ -113,6 +113,7 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         loaded_at = pw.TextField()
         source = pw.TextField(null=True)
         data = pw.BlobField()
+        kind = pw.TextField(default="entity")  # entity | wro (migration 4)
 
     class EnforcementStep(Base):  # detentions, submissions, determinations by shipment
         entry_idx = pw.BigIntegerField()

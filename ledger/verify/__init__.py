@@ -9,20 +9,28 @@ verification reads an evidence bundle and a trust root. Both run the same steps
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ledger import enforcement, entrynumber
-from ledger.errors import NotFoundError, UsageError
+from ledger.errors import ConfigError, NotFoundError, UsageError
+from ledger.lists import AppliedList, loaded_versions
 from ledger.log import Ledger
+from ledger.orders import OrderList
 from ledger.screening import ScreeningList, loaded_lists
 from ledger.trustroot import TrustRoot
 from ledger.verify.bundle import bundle_from, verify_bundle_bytes
 from ledger.verify.core import run
 from ledger.verify.impact import chain_verifier, graph_of, impacted, listed_subjects
+from ledger.verify.order_rules import MAX_AGE_DAYS
+from ledger.verify.rules import Rules, default_rules
 from ledger.verify.source import ChainEntry, ChainSource, LedgerSource
 from ledger.verify.verdict import STEPS, Finding, Verdict
+from ledger.verify.wro_impact import impacted_by_orders
+
+MAX_LIST_AGE_ENV = "LOTCHAIN_MAX_LIST_AGE_DAYS"
 
 __all__ = [
     "STEPS",
@@ -34,7 +42,9 @@ __all__ = [
     "chain_ids",
     "impact",
     "impacted_by_list",
+    "impacted_by_order_list",
     "resolve_shipment",
+    "rules_for",
     "shipment_graph",
     "verify_bundle",
     "verify_shipment_online",
@@ -75,8 +85,32 @@ def _by_index(ledger: Ledger, index: int) -> str:
     return entry.attestation_id
 
 
-def _lists(ledger: Ledger, lists: Sequence[ScreeningList] | None) -> list[ScreeningList]:
-    return list(lists) if lists is not None else loaded_lists(ledger.store)
+def _lists(ledger: Ledger, lists: Sequence[AppliedList] | None) -> list[AppliedList]:
+    return list(lists) if lists is not None else loaded_versions(ledger.store)
+
+
+def rules_for(max_list_age_days: int | None = None) -> Rules:
+    """The shipped rules, with the maximum list age overridden by the argument, else by
+    the environment ``LOTCHAIN_MAX_LIST_AGE_DAYS``, else as ``ledger/rules/screening.json``
+    says (SCREENING_MISSING)."""
+    rules = default_rules()
+    days = max_list_age_days
+    if days is None:
+        text = os.environ.get(MAX_LIST_AGE_ENV, "").strip()
+        if not text:
+            return rules
+        if not text.isdigit() or int(text) > MAX_AGE_DAYS:
+            raise ConfigError(
+                f"{MAX_LIST_AGE_ENV} must be a whole number of days from 0 to {MAX_AGE_DAYS}, "
+                f"not {text[:32]!r}"
+            )
+        days = int(text)
+    if not 0 <= days <= MAX_AGE_DAYS:
+        raise UsageError(f"the maximum list age must be 0 to {MAX_AGE_DAYS} days, not {days}")
+    if days == rules.orders.max_list_age_days:
+        return rules
+    orders = dataclasses.replace(rules.orders, max_list_age_days=days)
+    return dataclasses.replace(rules, orders=orders)
 
 
 def verify_shipment_online(
@@ -84,12 +118,13 @@ def verify_shipment_online(
     ref: str | int,
     *,
     now: datetime | None = None,
-    lists: Sequence[ScreeningList] | None = None,
+    lists: Sequence[AppliedList] | None = None,
+    max_list_age_days: int | None = None,
 ) -> Verdict:
     """Verify a shipment in a live ledger at its latest checkpoint.
 
-    ``lists`` defaults to every screening list loaded in the database (the latest
-    version of each name).
+    ``lists`` defaults to every screening list loaded in the database, of both kinds
+    (the latest version of each name).
     """
     shipment_id = resolve_shipment(ledger, ref)
     verdict, _ = run(
@@ -98,6 +133,7 @@ def verify_shipment_online(
         shipment_id,
         now=now or ledger.clock(),
         lists=_lists(ledger, lists),
+        rules=rules_for(max_list_age_days),
     )
     return verdict
 
@@ -128,9 +164,15 @@ def build_bundle(ledger: Ledger, ref: str | int, *, now: datetime | None = None)
     return bundle_from(ledger, source, shipment_id, list(v.used), lists, moment)
 
 
-def verify_bundle(data: bytes, trust: TrustRoot, *, now: datetime | None = None) -> Verdict:
+def verify_bundle(
+    data: bytes,
+    trust: TrustRoot,
+    *,
+    now: datetime | None = None,
+    max_list_age_days: int | None = None,
+) -> Verdict:
     """Recompute a bundle's verdict offline from its bytes and a trust root alone."""
-    return verify_bundle_bytes(data, trust, now=now)
+    return verify_bundle_bytes(data, trust, now=now, rules=rules_for(max_list_age_days))
 
 
 def shipment_graph(ledger: Ledger, ref: str | int) -> dict[str, Any]:
@@ -203,3 +245,21 @@ def impacted_by_list(ledger: Ledger, screening_list: ScreeningList | str) -> lis
                 }
             )
     return out
+
+
+def impacted_by_order_list(ledger: Ledger, order_list: OrderList) -> list[dict[str, Any]]:
+    """Shipments that the orders new or changed in ``order_list`` (against the version
+    of the same name loaded before it) now catch: WRO or FINDING on their entry dates."""
+    versions = [
+        x
+        for x in loaded_versions(ledger.store, all_versions=True)
+        if isinstance(x, OrderList) and x.name == order_list.name
+    ]
+    earlier = [x for x in versions if x.sha256 != order_list.sha256]
+    previous = earlier[-1] if earlier else None
+    return impacted_by_orders(
+        ledger,
+        order_list,
+        previous,
+        lambda shipment_id: verify_shipment_online(ledger, shipment_id, lists=[order_list]),
+    )

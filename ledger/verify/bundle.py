@@ -10,6 +10,7 @@ than the verdict needs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +18,11 @@ from ledger import schemas
 from ledger.canonical import parse_json
 from ledger.encoding import b64encode, format_timestamp
 from ledger.errors import CheckpointError, LogChainError
+from ledger.lists import AppliedList, version_from_bundle
 from ledger.log import Ledger, utc_now
-from ledger.screening import ScreeningList, from_bundle
 from ledger.trustroot import TrustRoot
 from ledger.verify.core import run
+from ledger.verify.rules import Rules
 from ledger.verify.source import BundleSource, ChainEntry, LedgerSource
 from ledger.verify.verdict import Verdict
 
@@ -39,7 +41,7 @@ def bundle_from(
     source: LedgerSource,
     shipment_id: str,
     used: list[str],
-    lists: list[ScreeningList],
+    lists: Sequence[AppliedList],
     now: datetime,
 ) -> dict[str, Any]:
     """Assemble the bundle of a verification that relied on ``used``."""
@@ -86,17 +88,30 @@ def parse_bundle(data: bytes) -> dict[str, Any]:
     return value
 
 
-def verify_bundle_bytes(data: bytes, trust: TrustRoot, *, now: datetime | None = None) -> Verdict:
-    """Recompute a bundle's verdict against ``trust`` alone: no server, no database."""
+def verify_bundle_bytes(
+    data: bytes, trust: TrustRoot, *, now: datetime | None = None, rules: Rules | None = None
+) -> Verdict:
+    """Recompute a bundle's verdict against ``trust`` alone: no server, no database.
+
+    Lists are judged for age at ``now`` (default: the present), as online: a bundle's
+    lists are frozen, and its ``created_at`` is not signed, so nothing else could be
+    trusted to say when the verdict was reached.
+    """
     bundle = parse_bundle(data)
     if bundle["log_origin"] != trust.log_origin:
         raise CheckpointError(
             f"the bundle is from log {bundle['log_origin']!r}; the trust root is for "
             f"{trust.log_origin!r}"
         )
-    lists = [from_bundle(item) for item in bundle["screening_lists"]]
+    lists = [version_from_bundle(item) for item in bundle["screening_lists"]]
     source = BundleSource(bundle)
     verdict, _ = run(
-        source, trust, bundle["shipment"], now=now or utc_now(), lists=lists, carried=source
+        source,
+        trust,
+        bundle["shipment"],
+        now=now or utc_now(),
+        lists=lists,
+        rules=rules,
+        carried=source,
     )
     return verdict

@@ -12,16 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from ledger.errors import TooLargeError, UsageError
+from ledger.orders import OrderList
 from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
 from ledger.verify.compliance import check_compliance
 from ledger.verify.engine import Node, Verifier, event_time
 from ledger.verify.identity import check_identity
+from ledger.verify.list_age import check_lists_current
 from ledger.verify.listing import check_entity_lists
 from ledger.verify.material import check_material
 from ledger.verify.rules import Rules
 from ledger.verify.source import BundleSource, ChainSource
 from ledger.verify.verdict import STEPS, Finding, Verdict, status_of
+from ledger.verify.wro import check_orders
 
 
 def run(
@@ -30,7 +33,7 @@ def run(
     shipment_id: str,
     *,
     now: datetime,
-    lists: Sequence[ScreeningList] = (),
+    lists: Sequence[ScreeningList | OrderList] = (),
     rules: Rules | None = None,
     carried: BundleSource | None = None,
 ) -> tuple[Verdict, Verifier]:
@@ -50,7 +53,7 @@ def _run(
     shipment_id: str,
     *,
     now: datetime,
-    lists: Sequence[ScreeningList],
+    lists: Sequence[ScreeningList | OrderList],
     rules: Rules | None,
     carried: BundleSource | None,
 ) -> tuple[Verdict, Verifier]:
@@ -75,8 +78,12 @@ def _run(
                 check_identity(v, v.chain[node_id], inputs)
             # 15-19. certificates, screening lists and high-risk regions
             certificates = check_compliance(v)
+            # 16. screening lists applied and current
+            check_lists_current(v)
             # 17. entity lists, on the shipment's entry date
             check_entity_lists(v)
+            # 18. WROs and Findings in force on the shipment's entry date
+            check_orders(v)
         if carried is not None:
             v.check_carried(carried.carried_ids, carried.carried_leaves, carried.problems)
     summary = build_summary(v, certificates)
@@ -178,8 +185,9 @@ def build_summary(v: Verifier, certificates: dict[str, list[dict[str, Any]]]) ->
             "parties": len({t["party"] for t in tiers if t.get("party")}),
             "facilities": len({t["facility"] for t in tiers if t.get("facility")}),
         },
-        "screening_lists": [s.summary() for s in v.lists],
+        "screening_lists": [s.summary() for s in v.lists] + [s.summary() for s in v.order_lists],
         "rules_version": v.rules.version,
+        "max_list_age_days": v.rules.orders.max_list_age_days,
         "steps": [{"step": n, "title": t, "codes": list(c)} for n, t, c in STEPS],
     }
     if shipment is not None:

@@ -29,6 +29,7 @@ from ledger.encoding import format_timestamp as ts
 from ledger.errors import LedgerError, UsageError
 from ledger.keys import key_id, verify_signature
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
+from ledger.orders import OrderList
 from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
 from ledger.verify.rules import Rules, default_rules
@@ -127,13 +128,14 @@ class Verifier:
         trust: TrustRoot,
         *,
         now: datetime,
-        lists: Sequence[ScreeningList] = (),
+        lists: Sequence[ScreeningList | OrderList] = (),
         rules: Rules | None = None,
     ) -> None:
         self.source = source
         self.trust = trust
         self.now = now
-        self.lists = tuple(lists)
+        self.lists = tuple(x for x in lists if isinstance(x, ScreeningList))  # entity lists
+        self.order_lists = tuple(x for x in lists if isinstance(x, OrderList))  # WRO/Findings
         self.rules = rules or default_rules()
         self.nodes: dict[str, Node | None] = {}
         self.used: dict[str, None] = {}

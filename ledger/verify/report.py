@@ -111,7 +111,11 @@ def render(verdict: Verdict) -> str:
     lines.append(
         "Screening lists: "
         + (
-            "; ".join(f"{s['name']} sha256:{s['sha256']} (loaded {s['loaded_at']})" for s in lists)
+            "; ".join(
+                f"{s['name']} ({s.get('kind', 'entity')}) sha256:{s['sha256']} "
+                f"(loaded {s['loaded_at']})"
+                for s in lists
+            )
             or "none loaded"
         )
     )

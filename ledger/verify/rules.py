@@ -20,8 +20,18 @@ from ledger.canonical import parse_json
 from ledger.errors import ConfigError, LedgerError
 from ledger.geo import Boundary, parse_boundary
 from ledger.materials import MaterialRules, parse_material_rules
+from ledger.verify.order_rules import OrderRules, parse_order_rules
 
-RULE_FILES = ("yields", "regions", "certificates", "units", "materials", "processes")
+RULE_FILES = (
+    "yields",
+    "regions",
+    "certificates",
+    "units",
+    "materials",
+    "processes",
+    "orders",
+    "screening",
+)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -59,6 +69,7 @@ class Rules:
     materials: MaterialRules
     boundaries: dict[str, Boundary]
     localities: dict[str, dict[str, tuple[str, ...]]]
+    orders: OrderRules  # steps 16 and 18: list age, derived goods, modifications, places
 
     def region_of(self, region: str) -> str:
         """The current code of ``region`` (``CN-65`` -> ``CN-XJ``)."""
@@ -173,6 +184,7 @@ def parse_rules(files: dict[str, bytes]) -> Rules:
             }
             for region, by_country in _object(regions.get("localities", {}), "localities").items()
         },
+        orders=parse_order_rules(data["orders"], data["screening"]),
     )
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ledger.attestation import Attestation
 from ledger.encoding import format_timestamp
 from ledger.errors import LedgerError
+from ledger.lists import record_version
 from ledger.log import Ledger
 from ledger.scenario import Scenario, doc_hash, output
 
@@ -27,6 +29,19 @@ IMPORTER = "party:chain-importer"
 AUDITOR = "party:chain-auditor"
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 STEP = timedelta(minutes=10)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTITY_LIST = ROOT / "data" / "uflpa-entity-list.csv"
+WRO_LIST = ROOT / "data" / "wro-findings.csv"
+
+
+def load_screening_lists(ledger: Ledger, now: datetime) -> None:
+    """Both kinds of screening list, as a deployment verifies with (their matching is
+    part of what verification costs)."""
+    for kind, path in (("entity", ENTITY_LIST), ("wro", WRO_LIST)):
+        data = path.read_bytes()
+        record_version(ledger.store, data, kind=kind, name=f"{kind}-list", source=None, now=now)
 
 
 def register_chain_parties(s: Scenario, now: datetime) -> None:

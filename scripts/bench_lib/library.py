@@ -19,7 +19,7 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
-from bench_lib.chains import build_chain, register_chain_parties
+from bench_lib.chains import build_chain, load_screening_lists, register_chain_parties
 from bench_lib.measure import each_ms, timed
 from bench_lib.workload import register_lanes, scenario, sign_units
 from ledger import merkle
@@ -97,6 +97,7 @@ class LogBench:
         now = datetime.now(UTC)
         home = init_home(root, PASSPHRASE.encode(), now=now, db=db)
         ledger = home.open_ledger(PASSPHRASE.encode())
+        load_screening_lists(ledger, now)
         registrar = load_private_key(home.registrar_key_path, PASSPHRASE.encode())
         s = scenario(ledger, registrar)
         register_lanes(s, now)

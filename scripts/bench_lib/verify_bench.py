@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_lib.chains import build_chain, register_chain_parties
+from bench_lib.chains import build_chain, load_screening_lists, register_chain_parties
 from bench_lib.library import PASSPHRASE
 from bench_lib.measure import run_json, self_peak_mib, timed
 from bench_lib.workload import scenario
@@ -43,6 +43,7 @@ def chains(
     now = datetime.now(UTC)
     home = init_home(workdir / "verify-home", PASSPHRASE.encode(), now=now)
     ledger = home.open_ledger(PASSPHRASE.encode())
+    load_screening_lists(ledger, now)
     s = scenario(ledger, load_private_key(home.registrar_key_path, PASSPHRASE.encode()))
     register_chain_parties(s, now)
     out: list[dict[str, Any]] = []
