@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger import schemas
+from ledger.admission import LOG_SIGNED_TYPES
 from ledger.errors import UsageError
 
 MAX_DEPTH = 6
+#: The types a party signs (the log signs allegation receipts itself).
+TEMPLATE_TYPES = tuple(t for t in schemas.ATTESTATION_TYPES if t not in LOG_SIGNED_TYPES)
 
 
 def _examples_dir() -> Path:
@@ -27,9 +30,9 @@ def _examples_dir() -> Path:
 
 
 def example_path(type_: str) -> Path:
-    if type_ not in schemas.ATTESTATION_TYPES:
-        known = ", ".join(schemas.ATTESTATION_TYPES)
-        raise UsageError(f"no attestation type {type_!r}; the types are: {known}")
+    if type_ not in TEMPLATE_TYPES:
+        known = ", ".join(TEMPLATE_TYPES)
+        raise UsageError(f"no template for {type_!r}; the types a party signs are: {known}")
     return _examples_dir() / f"{type_}.json"
 
 

@@ -201,6 +201,7 @@ SAMPLES = {
         "/v1/impact?party=party:gin",
         "/v1/impact?allegation=@allegation",
     ],
+    "GET /v1/reports/metrics?by=&from=&to=": ["/v1/reports/metrics?by=country"],
     "GET /v1/allegations`, `/v1/allegations/<id>": [
         "/v1/allegations",
         "/v1/allegations/@allegation",

@@ -26,8 +26,7 @@ from desk_fixtures import (
     run,
     write,
 )
-from ledger.schemas import ATTESTATION_TYPES
-from ledger.templates import example
+from ledger.templates import TEMPLATE_TYPES, example
 
 __all__ = ["_environment", "chain"]  # fixtures, used by name
 
@@ -66,7 +65,7 @@ def sale_body(lot: str, amount: str, out_lot: str) -> dict[str, Any]:
 # -- templates --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("type_", ATTESTATION_TYPES)
+@pytest.mark.parametrize("type_", TEMPLATE_TYPES)
 def test_every_template_is_a_valid_body(
     capsys: pytest.CaptureFixture[str], type_: str, tmp_path: Path
 ) -> None:

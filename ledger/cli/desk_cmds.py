@@ -34,15 +34,14 @@ from ledger.errors import (
 )
 from ledger.home import Home
 from ledger.keys import verify_signature
-from ledger.schemas import ATTESTATION_TYPES
-from ledger.templates import example, explain, explain_text
+from ledger.templates import TEMPLATE_TYPES, example, explain, explain_text
 from ledger.trustroot import TrustRoot
 
 # -- template -------------------------------------------------------------------------
 
 
 @cli.command()
-@click.argument("type_", metavar="TYPE", type=click.Choice(ATTESTATION_TYPES))
+@click.argument("type_", metavar="TYPE", type=click.Choice(TEMPLATE_TYPES))
 @click.option("--explain", "explain_fields", is_flag=True, help="Describe every field instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def template(type_: str, explain_fields: bool, as_json: bool) -> None:
