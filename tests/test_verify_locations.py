@@ -585,3 +585,15 @@ def test_a_declaration_into_xinjiang_after_the_event_but_before_entry_fails(
     assert "(declaration date), after the event" in risk[0]["message"]
     assert "after the entry date" not in risk[0]["message"]
     _same_offline(world)
+
+
+@pytest.mark.parametrize("region", ["cn-xj", "CN_XJ", "XJ", "CN-65 "])
+def test_a_misspelt_region_code_is_refused_in_plain_words(world: World, region: str) -> None:
+    from ledger.errors import LedgerError
+
+    with pytest.raises(LedgerError) as refused:
+        _chain(world, country="CN", region=region, address=_address("Industrial Park"))
+    assert refused.value.code == "SCHEMA"
+    message = str(refused.value)
+    assert "is not an ISO 3166-2 region code" in message and "like CN-XJ" in message
+    assert "^[A-Z]" not in message
