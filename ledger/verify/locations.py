@@ -4,10 +4,10 @@ A facility is placed by its ``region``, its address (``address.region``; a regio
 a place name or a postal code of a high-risk region in any field of an address in that
 region's country, :mod:`ledger.places`) and its ``geo`` point or polygon (against the
 region's boundary, rules data). Any of them in a high-risk region, in any version of the
-facility declared on or before the shipment's entry (arrival) date, makes it high-risk:
-a facility cannot leave Xinjiang by re-declaring itself. A version declared *after* the
-entry date cannot change what was known when the goods were entered: it is reported
-as a warning (review), with its declaration date, not silently turned into a failure.
+facility logged before the shipment or on or before its entry (arrival) date makes it
+high-risk: a facility cannot leave Xinjiang by re-declaring itself. A version logged
+after both cannot change what was known when the goods were entered: it is reported as
+a warning (review), with its declaration date, not silently turned into a failure.
 LOCATION_CONFLICT warns when the declaration in force at an event disagrees with
 itself (region, address region and country, place names, geo point). Each fault is
 reported once per facility, on the first event of the chain there, naming every event
@@ -154,13 +154,13 @@ def _versions(v: Verifier, facility: str) -> list[Node]:
     return [n for n in v.related_nodes("facility", facility) if n.type == "facility"]
 
 
-def _entry_day(v: Verifier) -> date | None:
-    """The shipment's entry (arrival) date: the time basis of the verdict."""
+def _entry(v: Verifier) -> tuple[date, int] | None:
+    """The shipment's entry (arrival) date and log index: the time basis of the verdict."""
     for node_id, tier in v.tiers.items():
         node = v.chain.get(node_id)
         if tier == 0 and node is not None and node.type == "shipment":
             when = event_time(node)
-            return when.at.date() if when else None
+            return (when.at.date(), node.index) if when else None
     return None
 
 
@@ -169,14 +169,23 @@ def _events(v: Verifier, nodes: list[Node]) -> str:
     return f"{plural(len(nodes), 'event')} of the chain there: {listed}"
 
 
-def _high_risk(v: Verifier, facility: str, nodes: list[Node], entry: date | None) -> bool:
+def _high_risk(
+    v: Verifier, facility: str, nodes: list[Node], entry: tuple[date, int] | None
+) -> bool:
     """REGION_HIGH_RISK once for ``facility``, on the first of ``nodes``; True if found."""
     rules, first = v.rules, nodes[0]
     known: dict[str, list[str]] = {}
     later: dict[str, list[str]] = {}
     for version in _versions(v, facility):
         declared_on = version.integrated_at.date() if version.integrated_at else None
-        late = entry is not None and declared_on is not None and declared_on > entry
+        # late: logged after the shipment itself and after its entry date (a ledger
+        # filled in after the fact logs everything after the dates it records)
+        late = (
+            entry is not None
+            and declared_on is not None
+            and declared_on > entry[0]
+            and version.index > entry[1]
+        )
         for region, found in placements(rules, version.body).items():
             if region not in rules.high_risk_regions:
                 continue
@@ -185,8 +194,8 @@ def _high_risk(v: Verifier, facility: str, nodes: list[Node], entry: date | None
                 note = (
                     f", declared on {declared_on.isoformat()} (declaration date), after the event"
                 )
-                if late:
-                    note += f" and after the entry date {entry}"
+                if late and entry is not None:
+                    note += f" and after the entry date {entry[0]}"
             (later if late else known).setdefault(region, []).extend(
                 text + note for _, text in found
             )
@@ -284,7 +293,7 @@ def check_locations(v: Verifier) -> None:
         for key in ("facility", "ship_from", "ship_to"):
             if key in body and node not in at.setdefault(body[key], []):
                 at[body[key]].append(node)
-    entry = _entry_day(v)
+    entry = _entry(v)
     for facility, nodes in at.items():
         if not _high_risk(v, facility, nodes, entry):
             _unplaced(v, facility, nodes)
