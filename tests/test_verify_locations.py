@@ -597,3 +597,11 @@ def test_a_misspelt_region_code_is_refused_in_plain_words(world: World, region: 
     message = str(refused.value)
     assert "is not an ISO 3166-2 region code" in message and "like CN-XJ" in message
     assert "^[A-Z]" not in message
+
+
+def test_a_region_code_written_as_the_region_name_is_read_and_compared(world: World) -> None:
+    _chain(world, country="CN", region="CN-GS", address=_address("Jiuquan", region_name="CN-XJ"))
+    found = _codes(world)
+    assert set(found) == {"REGION_HIGH_RISK", "LOCATION_CONFLICT"}
+    assert "its address region name is 'CN-XJ'" in found["LOCATION_CONFLICT"][0]["message"]
+    _same_offline(world)

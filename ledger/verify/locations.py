@@ -98,7 +98,7 @@ def placements(rules: Rules, body: dict[str, Any]) -> dict[str, list[tuple[str, 
     if named_code:
         codes.append(named_code)
         out.setdefault(rules.region_of(named_code), []).append(
-            (DECLARED, f"its address region name is {address['region_name']!r}")
+            (LOCATED, f"its address region name is {address['region_name']!r}")
         )
     country = str(address.get("country", body.get("country")))
     for region, found in _address_placements(rules, address, country, codes).items():
