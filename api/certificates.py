@@ -35,7 +35,9 @@ def _view(entry: StoredEntry) -> dict[str, Any]:
     ledger = state().ledger
     revocation = revocation_of(ledger, entry.attestation_id)
     body = body_of(entry)
-    return certificate_json(entry, body, revocation, ledger.clock(), audits_of(ledger, body))
+    return certificate_json(
+        ledger, entry, body, revocation, ledger.clock(), audits_of(ledger, body)
+    )
 
 
 @bp.get("/v1/certificates")

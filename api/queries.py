@@ -180,10 +180,23 @@ def revocation_of(ledger: Ledger, target: str) -> dict[str, Any] | None:
     return found
 
 
-def _revoked(revocation: dict[str, Any] | None) -> Revoked | None:
+def party_label(ledger: Ledger, party: str, before: int) -> str:
+    """``Legal Name (party:id)`` as declared before log index ``before`` (as the verifier
+    names a party, :func:`ledger.verify.words.party_label`)."""
+    name = None
+    for attestation_id in Lookups(ledger.store).related("party", party):
+        entry = ledger.store.find(attestation_id)
+        if entry is not None and entry.type == "party" and entry.index < before:
+            name = body_of(entry).get("legal_name")
+    return f"{name} ({party})" if name else party
+
+
+def _revoked(ledger: Ledger, revocation: dict[str, Any] | None) -> Revoked | None:
     if revocation is None:
         return None
-    return Revoked(parse_timestamp(revocation["effective_at"]), revocation["attestation"])
+    entry = ledger.store.find(revocation["attestation"])
+    by = party_label(ledger, revocation["issuer"], entry.index if entry else 2**62)
+    return Revoked(parse_timestamp(revocation["effective_at"]), by)
 
 
 def audits_of(ledger: Ledger, body: dict[str, Any]) -> list[AuditRecord]:
@@ -194,12 +207,13 @@ def audits_of(ledger: Ledger, body: dict[str, Any]) -> list[AuditRecord]:
         if entry is None or entry.type != "audit":
             out.append(AuditRecord(audit_id, None))
         else:
-            revoked = _revoked(revocation_of(ledger, audit_id))
+            revoked = _revoked(ledger, revocation_of(ledger, audit_id))
             out.append(AuditRecord(audit_id, body_of(entry), revoked))
     return out
 
 
 def certificate_json(
+    ledger: Ledger,
     entry: StoredEntry,
     body: dict[str, Any],
     revocation: dict[str, Any] | None,
@@ -207,7 +221,7 @@ def certificate_json(
     audits: list[AuditRecord],
 ) -> dict[str, Any]:
     """A certificate with its status at ``now`` (the verifier's own judgement of it)."""
-    status = certificate_status(body, now, audits=audits, revoked=_revoked(revocation))
+    status = certificate_status(body, now, audits=audits, revoked=_revoked(ledger, revocation))
     return {
         "attestation": entry.attestation_id,
         "index": entry.index,

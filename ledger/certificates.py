@@ -2,10 +2,15 @@
 and the API (at the log's clock) both use, so they never disagree.
 
 A certificate counts at a time when its validity dates cover the day, it was not
-revoked effective by then, and it rests on audits: every audit it names must be an
-audit of the certified facility that did not fail, its validity may not begin before
-its first audit, and at least one passing audit not revoked by then must be dated on
-or before that day. Pure: it takes bodies and revocation times, never a database.
+revoked effective by then, its validity does not begin before its first audit of the
+certified facility, and it rests on an audit that bears it: of the certified facility,
+not revoked by then, dated on or before that day, and passed (any result but the
+failing ones, rules data). Audits of the facility are read in date order and the latest
+one by that day decides: a failed initial audit followed by a passing follow-up (the
+usual corrective-action sequence) bears the certificate, a passing audit followed by a
+failed one no longer does. Audits of another facility, revoked or not in the log bear
+nothing and are named when nothing else bears the certificate. Pure: it takes bodies
+and revocation times, never a database.
 """
 
 from __future__ import annotations
@@ -31,10 +36,15 @@ FAILING_RESULTS = frozenset({"fail"})
 
 @dataclass(frozen=True)
 class Revoked:
-    """When a revocation takes effect, and which entry revoked."""
+    """When a revocation takes effect, and who revoked (a party, by name and id)."""
 
     effective_at: datetime
     by: str
+
+    def words(self) -> str:
+        return (
+            f"revoked effective {format_timestamp(self.effective_at)} (effective time) by {self.by}"
+        )
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ def _revoked_by(revoked: Revoked | None, at: datetime, day_only: bool) -> bool:
 
 def _audit_label(audit: AuditRecord) -> str:
     body = audit.body or {}
-    return f"the audit of {body.get('audit_date', '?')} (audit date, {audit.id})"
+    return f"the audit of {body.get('audit_date', '?')} (audit date), {audit.id}"
 
 
 def certificate_status(
@@ -97,48 +107,57 @@ def certificate_status(
     valid_from, valid_until = _day(body["valid_from"]), _day(body["valid_until"])
     if valid_from is None or valid_until is None:
         invalid.append(
-            f"its validity dates ({body['valid_from']} to {body['valid_until']}) are not real dates"
+            f"its validity dates, {body['valid_from']} to {body['valid_until']}, are not real dates"
         )
+    unsupported: list[str] = []
     audit_days: list[date] = []
-    counting = 0
-    for audit in audits:
+    by_then: list[tuple[date, int, AuditRecord]] = []
+    for position, audit in enumerate(audits):
         audit_body = audit.body
         if audit_body is None:
-            invalid.append(f"it rests on audit {audit.id}, which is not an audit in the log")
+            unsupported.append(f"it rests on audit {audit.id}, which is not an audit in the log")
             continue
         if audit_body.get("facility") != facility:
-            invalid.append(
-                f"it rests on {_audit_label(audit)}, which audited another facility "
-                f"({audit_body.get('facility')})"
+            unsupported.append(
+                f"it rests on {_audit_label(audit)}, which audited another facility, "
+                f"{audit_body.get('facility')}"
             )
             continue
         audited = _day(str(audit_body.get("audit_date", "")))
         if audited is None:
-            invalid.append(f"it rests on an audit ({audit.id}) whose audit date is not a real date")
+            unsupported.append(
+                f"it rests on an audit, {audit.id}, whose audit date is not a real date"
+            )
             continue
         audit_days.append(audited)
-        if audit_body.get("result") in failing_results:
-            invalid.append(f"it rests on {_audit_label(audit)}, which found {audit_body['result']}")
-        elif _revoked_by(audit.revoked, at, day_only):
+        if _revoked_by(audit.revoked, at, day_only):
             assert audit.revoked is not None
-            invalid.append(
-                f"it rests on {_audit_label(audit)}, revoked effective "
-                f"{format_timestamp(audit.revoked.effective_at)} by {audit.revoked.by}"
-            )
+            unsupported.append(f"it rests on {_audit_label(audit)}, {audit.revoked.words()}")
         elif audited <= day:
-            counting += 1
+            by_then.append((audited, position, audit))
+    counting = 0
+    if by_then:
+        latest = max(by_then, key=lambda item: (item[0], item[1]))[2]
+        result = (latest.body or {}).get("result")
+        if result in failing_results:
+            invalid.append(
+                f"its latest audit by {day.isoformat()} is {_audit_label(latest)}, "
+                f"whose result was {result}"
+            )
+        else:
+            counting = 1
     if audit_days and valid_from is not None and valid_from < min(audit_days):
         invalid.append(
             f"its validity begins on {body['valid_from']} (start of validity), before its "
             f"first audit on {min(audit_days).isoformat()} (audit date)"
         )
+    if not counting and not invalid:
+        invalid.extend(unsupported)
     reasons = list(invalid)
     status = INVALID if invalid else VALID
     if _revoked_by(revoked, at, day_only):
         assert revoked is not None
-        reasons.insert(
-            0, f"revoked effective {format_timestamp(revoked.effective_at)} by {revoked.by}"
-        )
+        reasons.insert(0, revoked.words())
         status = REVOKED
     if valid_until is not None and day > valid_until:
         reasons.append(f"it expired on {body['valid_until']} (end of validity)")
@@ -150,7 +169,7 @@ def certificate_status(
         later = sorted(d.isoformat() for d in audit_days if d > day)
         reasons.append(
             f"no audit it rests on is dated on or before {day.isoformat()}"
-            + (f" (its audit is dated {', '.join(later)})" if later else "")
+            + (f"; its audit is dated {', '.join(later)} (audit date)" if later else "")
         )
         status = INVALID
     return CertificateStatus(status, tuple(reasons))

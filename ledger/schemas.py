@@ -83,6 +83,32 @@ _EXPECTED = {
     "date-time": ("date and time", "an RFC 3339 UTC time like 2025-03-01T08:00:00Z"),
 }
 
+#: Codes whose raw regex would mean nothing to the person who must fix them.
+_CODES = {
+    "^[A-Z]{2}-[A-Z0-9]{1,3}$": (
+        "an ISO 3166-2 region code",
+        "the country's two capital letters, a hyphen and 1 to 3 capital letters or digits, "
+        "like CN-XJ or IN-GJ",
+    ),
+    "^[A-Z]{2}$": ("an ISO 3166-1 country code", "two capital letters, like CN or IN"),
+}
+
+
+def _code_problem(
+    errors: list[jsonschema.ValidationError],
+) -> tuple[str, jsonschema.ValidationError] | None:
+    """A plain sentence for the first error on a region or country code, if any."""
+    for error in errors:
+        schema: Any = error.schema
+        pattern = schema.get("pattern") if isinstance(schema, dict) else None
+        if pattern not in _CODES or error.validator not in ("pattern", "maxLength", "minLength"):
+            continue
+        kind, expected = _CODES[str(pattern)]
+        value: Any = error.instance
+        shown = json.dumps(value, ensure_ascii=True)[:40]
+        return f"{_field(error)}: {shown} is not {kind} (expected {expected})", error
+    return None
+
 
 def _is_date_time(instance: object) -> bool:
     """RFC 3339 date-time with real values (no 2025-02-30, no 24:00); what jsonschema-rs
@@ -196,6 +222,9 @@ def _words(error: jsonschema.ValidationError) -> str:
         return f"{field}: must be {json.dumps(expected)}"
     if rule == "type":
         return f"{field}: {_shown(error.instance)} is not of type {expected}"
+    coded = _code_problem([error])
+    if coded is not None:
+        return coded[0]
     if rule in ("pattern", "format", "not"):
         what = f" ({described})" if described else ""
         return f"{field}: {_shown(error.instance)} does not have the expected form{what}"

@@ -56,6 +56,7 @@ LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
                 *("gmbh", "mbh", "ag", "kg", "se", "sa", "sarl", "sas", "srl", "sl", "spa"),
                 *("bv", "nv", "oy", "oyj", "ab", "as", "asa", "aps", "kk", "gk", "pte", "pty"),
                 *("jsc", "ojsc", "pjsc", "cjsc", "ooo", "sdn", "bhd", "berhad", "tbk", "pvt"),
+                *("ооо", "оао", "зао", "пао", "тоо"),  # noqa: RUF001
                 *("private limited", "private ltd", "pvt limited", "sendirian berhad"),
                 "public company limited",
                 "public limited company",
@@ -88,7 +89,15 @@ LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
 #: "OOO"...): dropped only there, never at the end or inside a name.
 LEGAL_PREFIXES: tuple[tuple[str, ...], ...] = (
     ("kabushiki", "kaisha"),
+    #: Russian and Central Asian forms in Cyrillic (after folding: й reads as и)
+    ("общество", "с", "ограниченнои", "ответственностью"),  # noqa: RUF001
+    ("товарищество", "с", "ограниченнои", "ответственностью"),  # noqa: RUF001
+    ("публичное", "акционерное", "общество"),
+    ("открытое", "акционерное", "общество"),
+    ("закрытое", "акционерное", "общество"),
+    ("акционерное", "общество"),
     *((form,) for form in ("pt", "cv", "ooo", "oao", "zao", "pao", "jsc", "ojsc", "pjsc", "kk")),
+    *((form,) for form in ("ооо", "оао", "зао", "пао", "ао", "тоо", "нао")),  # noqa: RUF001
 )
 #: Legal forms written in Chinese or Japanese, at the end (or, for 株式会社, the start).
 CJK_SUFFIXES = ("股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "株式会社")
@@ -107,12 +116,16 @@ _ANNOTATION = re.compile(
     re.IGNORECASE,
 )
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
+#: "M/s" (Messrs.), the courtesy prefix of firm names in India and South Asia.
+_MESSRS = re.compile(r"^\s*(?:m\s*/\s*s\.?|messrs\.?)\s+", re.IGNORECASE)
+#: A trailing parenthesised qualifier: "Dhaka Apparel Ltd (Bangladesh)", "(Shanghai)".
+_QUALIFIER = re.compile(r"\s*\(([^()]*)\)\s*$")
 _NON_WORD = re.compile(r"[^\w]+|_+")
 
 
 def _fold(name: str) -> str:
     """Compatibility forms, accents and case folded; ``&`` read as ``and``."""
-    text = unicodedata.normalize("NFKD", _ANNOTATION.sub(" ", name))
+    text = unicodedata.normalize("NFKD", _MESSRS.sub("", _ANNOTATION.sub(" ", name)))
     text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD).casefold()
     return _APOSTROPHES.sub("", text.replace("&", " and "))
 
@@ -178,6 +191,23 @@ def name_key(name: str) -> str:
     return "".join(name_tokens(name))
 
 
+def qualified_key(name: str) -> tuple[str, str] | None:
+    """``(key without it, qualifier)`` when ``name`` ends in a parenthesised qualifier of
+    one to three words without digits (a country or city: "Dhaka Apparel Ltd
+    (Bangladesh)"), not a legal form ("(Pvt)") or a unit number ("(Unit 2)")."""
+    folded = unicodedata.normalize("NFKC", name)
+    found = _QUALIFIER.search(folded)
+    if not found:
+        return None
+    words = _words(_fold(found[1]))
+    if not 1 <= len(words) <= 3 or any(not w.isalpha() for w in words):
+        return None
+    base = name_key(folded[: found.start()])
+    if not base or base == name_key(name):
+        return None
+    return base, "".join(words)
+
+
 @dataclass(frozen=True)
 class Listing:
     """One row of a list: an entity, its aliases and when the listing is in force."""
@@ -217,6 +247,9 @@ class ScreeningList:
     _index: dict[str, list[tuple[Listing, str]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _qualified: dict[str, list[tuple[Listing, str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for listing in self.listings:
@@ -224,12 +257,31 @@ class ScreeningList:
                 key = name_key(listed)
                 if key:
                     self._index.setdefault(key, []).append((listing, listed))
+                qualified = qualified_key(listed)
+                if qualified:
+                    self._qualified.setdefault(qualified[0], []).append((listing, listed))
+
+    def _candidates(self, name: str) -> list[tuple[Listing, str]]:
+        """Listings of the same key; a trailing qualifier ("(Bangladesh)") on one side
+        only is read as the same entity, two different qualifiers never are."""
+        key = name_key(name)
+        found = list(self._index.get(key, ()))
+        qualified = qualified_key(name)
+        if qualified:
+            found += [
+                (x, listed)
+                for x, listed in self._index.get(qualified[0], ())
+                if qualified_key(listed) is None
+            ]
+        else:
+            found += self._qualified.get(key, [])
+        return found
 
     def matches(self, names: Iterable[str], on: date | None = None) -> list[Match]:
         """Listings matching any of ``names`` (in force ``on`` that date, if given)."""
         out: dict[tuple[int, str], Match] = {}
         for name in names:
-            for listing, listed in self._index.get(name_key(name), ()):
+            for listing, listed in self._candidates(name):
                 if on is None or listing.in_force(on):
                     out.setdefault((listing.row, name), Match(listing, listed, name))
         return [out[k] for k in sorted(out)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from test_verify_entry_lists import cotton, load, offline_equals_online
 
 from ledger.errors import MalformedError, TooLargeError, UsageError
 from ledger.screening import (
@@ -259,6 +261,15 @@ SAME = [
     ("Junan Jinsheng Import ＆ Export", "Junan Jinsheng Import and Export"),  # noqa: RUF001
     ("Kırmızı Tekstil", "Kirmizi Tekstil"),  # noqa: RUF001 - Turkish dotless i
     ("新疆中泰化学股份有限公司", "新疆中泰化学有限公司"),
+    ("M/s Patel Family Farm", "Patel Family Farm"),  # India: "M/s" (Messrs.)
+    ("M/S. Patel Family Farm", "Patel Family Farm"),
+    ("Messrs Patel Family Farm", "Patel Family Farm"),
+    ("ООО Коимбатор Спиннерс", "Коимбатор Спиннерс"),  # Russia, in Cyrillic  # noqa: RUF001
+    ("ООО «Коимбатор Спиннерс»", "Коимбатор Спиннерс ООО"),  # noqa: RUF001
+    ("Общество с ограниченной ответственностью «Ромашка»", "ООО Ромашка"),  # noqa: RUF001
+    ("АО «Ромашка»", "Ромашка"),  # noqa: RUF001
+    ("ПАО Ромашка", "Публичное акционерное общество Ромашка"),
+    ("ТОО «Казхлопок»", "Казхлопок"),  # Kazakhstan  # noqa: RUF001
 ]
 DIFFERENT = [
     ("Rao Cotton Farms", "Rao Cotton Mills"),
@@ -280,6 +291,10 @@ DIFFERENT = [
     ("Anhui Textile Group", "Anhui Textile Mills Group"),
     ("A. O. Textile Ltd", "Textile Ltd"),
     ("Sinar Jaya Tekstil", "Sinar Jaya Tekstil Indah"),
+    ("M.S. Textiles", "Textiles"),  # initials, not "M/s"
+    ("MS Patel Farm", "Patel Farm"),
+    ("ООО Коимбатор Спиннерс", "ООО Коимбатор Спиннинг"),  # noqa: RUF001
+    ("Ромашка Ао", "Ромашка Ао Трейд"),  # noqa: RUF001
 ]
 
 
@@ -301,3 +316,64 @@ def test_a_listing_of_private_limited_matches_pvt_ltd() -> None:
     )
     assert hits(lst, "Rao Cotton Farms Pvt Ltd") == ["Rao Cotton Farms Private Limited"]
     assert hits(lst, "Rao Cotton Mills Pvt Ltd") == []
+
+
+def _qualified_list() -> object:
+    return parse_list(
+        b"name,aliases,effective_date\n"
+        b'"Dhaka Apparel Ltd (Bangladesh)",,2025-01-01\n'
+        b'"Eastern Trading Co., Ltd. (Shanghai)",,2025-01-01\n'
+        b'"Delta Knit (Unit 2)",,2025-01-01\n'
+        b"Sonar Spinning Mills Limited,,2025-01-01\n",
+        name="list",
+        loaded_at=LOADED,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "listed"),
+    [
+        ("Dhaka Apparel Limited", ["Dhaka Apparel Ltd (Bangladesh)"]),
+        ("Dhaka Apparel Ltd. (Bangladesh)", ["Dhaka Apparel Ltd (Bangladesh)"]),
+        ("Eastern Trading Co., Ltd.", ["Eastern Trading Co., Ltd. (Shanghai)"]),
+        ("Sonar Spinning Mills Ltd (Bangladesh)", ["Sonar Spinning Mills Limited"]),
+        # two different qualifiers name two entities; a unit number is part of the name
+        ("Eastern Trading Co., Ltd. (Beijing)", []),
+        ("Delta Knit", []),
+        ("Delta Knit (Unit 3)", []),
+        ("Dhaka Apparel Mills (Bangladesh)", []),
+    ],
+)
+def test_a_trailing_country_or_city_in_brackets_on_one_side(name: str, listed: list[str]) -> None:
+    assert hits(_qualified_list(), name) == listed
+
+
+@pytest.mark.parametrize(
+    ("actors", "row"),
+    [
+        ({"names": {"farm": "M/s Patel Family Farm"}}, '"Patel Family Farm",,(v),2025-01-01,\n'),
+        (
+            {"names": {"spinner": "ООО Коимбатор Спиннерс"}},  # noqa: RUF001
+            '"Коимбатор Спиннерс",,(v),2025-01-01,\n',
+        ),
+        ({}, '"Coimbatore Spinners Private Limited (India)",,(v),2025-01-01,\n'),
+    ],
+    ids=["messrs", "cyrillic-ooo", "country-in-brackets"],
+)
+def test_a_listed_supplier_written_with_a_regional_form_fails_the_shipment(
+    world: World, actors: dict[str, Any], row: str
+) -> None:
+    cotton(world, **actors)
+    load(world, row)
+    verdict = world.verify()
+    assert verdict.codes() == {"ENTITY_LISTED"}
+    offline_equals_online(world)
+
+
+def test_a_near_miss_in_a_regional_form_passes(world: World) -> None:
+    cotton(world, names={"spinner": "ООО Коимбатор Спиннерс"})  # noqa: RUF001
+    load(
+        world,
+        '"Коимбатор Спиннинг",,(v),2025-01-01,\n"Coimbatore Spinning (India)",,(v),2025-01-01,\n',
+    )
+    assert "ENTITY_LISTED" not in world.verify().codes()

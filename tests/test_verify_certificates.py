@@ -18,6 +18,7 @@ from ledger.verify.source import LedgerSource
 from verify_fixtures import (
     AUDITOR,
     PROCESS,
+    T0,
     CottonChain,
     World,
     day,
@@ -71,7 +72,7 @@ def test_a_certificate_valid_from_january_with_its_only_audit_in_june(world: Wor
     assert [f["attestation"] for f in found] == [world.ids["spinning"]]
     message = found[0]["message"]
     assert "spinning at Coimbatore Mill No. 2 (facility:coimbatore-mill-2)" in message
-    assert "on 2025-03-12T10:00:00Z (event date)" in message
+    assert "event time 2025-03-12T10:00:00Z" in message
     assert "its validity begins on 2025-01-01 (start of validity), before its first audit on" in (
         message
     )
@@ -85,7 +86,7 @@ def test_a_certificate_resting_on_an_audit_of_another_facility(world: World) -> 
     )
     found = only(world, "CERT_INVALID")
     assert [f["attestation"] for f in found] == [world.ids["spinning"]]
-    assert "which audited another facility (facility:shree-gin-rajkot)" in found[0]["message"]
+    assert "which audited another facility, facility:shree-gin-rajkot" in found[0]["message"]
     _same_offline(world)
 
 
@@ -94,7 +95,7 @@ def test_a_certificate_resting_on_a_failed_audit(world: World) -> None:
         world, audit_date="2024-12-01", valid_from="2025-01-01", result="fail"
     )
     found = only(world, "CERT_INVALID")
-    assert "which found fail" in found[0]["message"]
+    assert "whose result was fail" in found[0]["message"]
 
 
 def test_a_certificate_issued_late_but_resting_on_an_earlier_audit_counts(world: World) -> None:
@@ -120,6 +121,89 @@ def test_a_polysilicon_certificate_before_its_audit(world: World) -> None:
     )
     # the plant's own valid certificate (from the chain) still covers the event
     assert world.verify().findings == ()
+
+
+def _spinner_certified_on_audits(w: World, audits: list[tuple[str, str]]) -> CottonChain:
+    """The spinner's certificate (valid from 2024-06-01) names ``audits``, each
+    ``(audit date, result)``, as schemes do for an initial audit and its follow-ups."""
+    chain = CottonChain(w)
+    chain.actors()
+    chain.certify(keys=("gin", "knitter", "garment"))
+    now = w.at(T0 + timedelta(hours=1))
+    ids = [
+        w.s.audit(AUDITOR, chain.facility("spinner"), result, date, now).attestation
+        for date, result in audits
+    ]
+    w.log(
+        "cert:spinner",
+        w.s.certificate(
+            AUDITOR,
+            "SA8000-SPINNER-2024",
+            chain.facility("spinner"),
+            ids,
+            "2024-06-01",
+            "2026-05-31",
+            now,
+            processes=[PROCESS["spinner"]],
+        ),
+    )
+    for stage in (chain.farm, chain.gin, chain.spin, chain.knit, chain.sew, chain.ship):
+        stage()
+    return chain
+
+
+def test_a_failed_initial_audit_followed_by_a_passing_follow_up_bears_the_certificate(
+    world: World,
+) -> None:
+    """The usual corrective-action sequence: failed in April, passed the follow-up in May."""
+    _spinner_certified_on_audits(world, [("2024-04-10", "fail"), ("2024-05-20", "pass")])
+    verdict = world.verify()
+    assert verdict.status == "pass" and verdict.findings == ()
+    _same_offline(world)
+
+
+def test_a_failed_surveillance_audit_before_the_event_voids_the_certificate(
+    world: World,
+) -> None:
+    """Passed in May 2024, failed the surveillance audit in January 2025, spun in March."""
+    _spinner_certified_on_audits(world, [("2024-05-20", "pass"), ("2025-01-15", "fail")])
+    found = only(world, "CERT_INVALID")
+    assert [f["attestation"] for f in found] == [world.ids["spinning"]]
+    assert (
+        "its latest audit by 2025-03-12 is the audit of 2025-01-15 (audit date)"
+        in (found[0]["message"])
+    )
+    assert "whose result was fail" in found[0]["message"]
+    _same_offline(world)
+
+
+def test_a_failed_audit_after_the_event_leaves_the_certificate_valid_at_the_event(
+    world: World,
+) -> None:
+    _spinner_certified_on_audits(world, [("2024-05-20", "pass"), ("2025-04-01", "fail")])
+    assert world.verify().findings == ()
+
+
+def test_a_revoked_certificate_names_the_party_that_revoked_it(world: World) -> None:
+    chain = CottonChain(world)
+    chain.actors()
+    chain.certify()
+    world.s.revoke(
+        AUDITOR,
+        world.ids["cert:spinner"],
+        "Audit evidence withdrawn",
+        day("2025-03-01"),
+        world.at(day("2025-03-01")),
+    )
+    for stage in (chain.farm, chain.gin, chain.spin, chain.knit, chain.sew, chain.ship):
+        stage()
+    found = only(world, "CERT_INVALID")
+    message = found[0]["message"]
+    assert "revoked effective 2025-03-01T10:00:00Z (effective time) by Bureau Social Audit SA" in (
+        message
+    )
+    assert "(party:bureau-social-audit)" in message
+    _same_offline(world)
 
 
 # -- one function for the API and the verifier -----------------------------------------------
@@ -168,6 +252,32 @@ def test_certificate_status_cases(
     found = certificate_status(BODY, _at(at), audits=[audit], revoked=gone)
     assert found.status == status, found.reasons
     assert bool(found.reasons) == (status != "valid")
+
+
+@pytest.mark.parametrize(
+    ("audits", "at", "status"),
+    [
+        ([_audit("2024-11-10", "fail"), _audit("2024-12-15")], "2025-03-12", "valid"),
+        ([_audit("2024-11-10"), _audit("2025-02-01", "fail")], "2025-03-12", "invalid"),
+        ([_audit("2024-11-10"), _audit("2025-02-01", "fail")], "2025-01-20", "valid"),
+        (
+            [_audit("2024-12-15", facility="facility:gin"), _audit("2024-12-15")],
+            "2025-03-12",
+            "valid",
+        ),
+    ],
+    ids=[
+        "fail-then-follow-up",
+        "pass-then-fail",
+        "before-the-failed-audit",
+        "one-of-this-facility",
+    ],
+)
+def test_the_latest_audit_of_the_facility_by_that_day_decides(
+    audits: list[AuditRecord], at: str, status: str
+) -> None:
+    found = certificate_status({**BODY, "valid_from": "2025-01-01"}, _at(at), audits=audits)
+    assert found.status == status, found.reasons
 
 
 def test_the_api_and_the_verifier_agree_on_every_certificate(world: World) -> None:

@@ -172,7 +172,7 @@ def test_cert_invalid_resting_on_a_failed_audit(world: World) -> None:
     _cotton(world, result="fail")
     found = only(world, "CERT_INVALID")
     assert len(found) == 4
-    assert "found fail" in found[0]["message"]
+    assert "whose result was fail" in found[0]["message"]
 
 
 # -- screening and regions ------------------------------------------------------------------

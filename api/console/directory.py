@@ -41,7 +41,7 @@ def _certificate(entry: StoredEntry) -> dict[str, Any]:
     ledger = state().ledger
     body = body_of(entry)
     return certificate_json(
-        entry, body, revocation_of(ledger, entry.attestation_id), ledger.clock(),
+        ledger, entry, body, revocation_of(ledger, entry.attestation_id), ledger.clock(),
         audits_of(ledger, body),
     )
 

@@ -177,7 +177,9 @@ def _local_certificate(
     if entry is None or entry.type != "certificate":
         return None
     body = body_of(entry)
-    view = certificate_json(entry, body, revocation_of(ledger, ref), now, audits_of(ledger, body))
+    view = certificate_json(
+        ledger, entry, body, revocation_of(ledger, ref), now, audits_of(ledger, body)
+    )
     return _ledger_certificate(view, _issuer_keys_local(ledger, entry.issuer, public_key, created))
 
 

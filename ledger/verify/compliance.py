@@ -3,7 +3,8 @@
 A certificate counts for an event when :func:`ledger.certificates.certificate_status`
 says so at the event's time: its dates cover the day, it was not revoked effective by
 then (a certificate revoked *after* an event still covers that event), and it rests on
-audits of that facility that did not fail, one of them dated on or before the event.
+an audit of that facility, not revoked, dated on or before the event, whose result (the
+latest such audit's) was not a failure.
 Entity lists (step 17) are judged on the entry date in :mod:`ledger.verify.listing`.
 Locations (step 19) are :mod:`ledger.verify.locations`.
 """
@@ -14,8 +15,8 @@ from typing import Any
 
 from ledger.certificates import AuditRecord, CertificateStatus, Revoked, certificate_status
 from ledger.verify.engine import Node, Verifier, When, event_time
-from ledger.verify.identity import facility_name
 from ledger.verify.locations import check_locations
+from ledger.verify.words import facility_label, party_label, when_words
 
 
 def _covers(v: Verifier, cert: Node, process: str, facility: str) -> bool:
@@ -26,9 +27,11 @@ def _covers(v: Verifier, cert: Node, process: str, facility: str) -> bool:
 
 
 def _revoked(v: Verifier, target: Node) -> Revoked | None:
-    """The earliest revocation of ``target`` by its issuer or a registrar, if any."""
+    """The earliest revocation of ``target`` by its issuer or a registrar, if any, naming
+    the party that revoked."""
     for effective, rev in v.revocations(target):
-        return Revoked(effective, rev.id)
+        by = party_label(v, rev.att.issuer, rev.index) if rev.att else rev.id
+        return Revoked(effective, by)
     return None
 
 
@@ -89,17 +92,17 @@ def check_certificates(v: Verifier, node: Node) -> list[dict[str, Any]]:
         )
     if process not in v.rules.certificate_required or valid:
         return seen
-    where = facility_name(v, facility, node.index)
+    where = facility_label(v, facility, node.index)
     if candidates:
         node.flag(
             "CERT_INVALID",
-            f"{process} at {where} on {when.label()} (event date) had no valid certificate: "
+            f"{process} at {where}, {when_words(node)}, had no valid certificate: "
             + " | ".join(reasons),
         )
     else:
         node.flag(
             "CERT_MISSING",
-            f"{process} at {where} on {when.label()} (event date) had no certificate covering it",
+            f"{process} at {where}, {when_words(node)}, had no certificate covering it",
         )
     return seen
 
@@ -127,8 +130,6 @@ def names_of(v: Verifier, kind: str, subject: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-
-
 def check_compliance(v: Verifier) -> dict[str, list[dict[str, Any]]]:
     """Steps 15 and 19 over the chain (17 is :mod:`ledger.verify.listing`); returns the
     certificates seen per entry."""
@@ -137,5 +138,5 @@ def check_compliance(v: Verifier) -> dict[str, list[dict[str, Any]]]:
         if node.att is None:
             continue
         certificates[node.id] = check_certificates(v, node)
-        check_locations(v, node)
+    check_locations(v)
     return certificates

@@ -20,6 +20,7 @@ from ledger.canonical import parse_json
 from ledger.errors import ConfigError, LedgerError
 from ledger.geo import Boundary, parse_boundary
 from ledger.materials import MaterialRules, parse_material_rules
+from ledger.places import Places, parse_places
 from ledger.verify.order_rules import OrderRules, parse_order_rules
 
 RULE_FILES = (
@@ -68,7 +69,7 @@ class Rules:
     to_kg: dict[str, Decimal]
     materials: MaterialRules
     boundaries: dict[str, Boundary]
-    localities: dict[str, dict[str, tuple[str, ...]]]
+    places: Places
     orders: OrderRules  # steps 16 and 18: list age, derived goods, modifications, places
 
     def region_of(self, region: str) -> str:
@@ -177,13 +178,7 @@ def parse_rules(files: dict[str, bytes]) -> Rules:
             str(k): parse_boundary(v, f"boundaries.{k}")
             for k, v in _object(regions.get("boundaries", {}), "boundaries").items()
         },
-        localities={
-            str(region): {
-                str(country): tuple(w.casefold() for w in _strings(names, f"localities.{region}"))
-                for country, names in _object(by_country, f"localities.{region}").items()
-            }
-            for region, by_country in _object(regions.get("localities", {}), "localities").items()
-        },
+        places=parse_places(regions),
         orders=parse_order_rules(data["orders"], data["screening"]),
     )
 
