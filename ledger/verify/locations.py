@@ -164,6 +164,24 @@ def _entry(v: Verifier) -> tuple[date, int] | None:
     return None
 
 
+def declared_after_entry(version: Node, entry: tuple[date, int] | None) -> bool:
+    """A facility declaration logged after the shipment itself and after its entry date
+    (a ledger filled in after the fact logs everything after the dates it records): it
+    cannot be what the goods were judged on at importation."""
+    declared_on = version.integrated_at.date() if version.integrated_at else None
+    return (
+        entry is not None
+        and declared_on is not None
+        and declared_on > entry[0]
+        and version.index > entry[1]
+    )
+
+
+def shipment_entry(v: Verifier) -> tuple[date, int] | None:
+    """The shipment's entry (arrival) date and log index, once per verification."""
+    return _entry(v)
+
+
 def _events(v: Verifier, nodes: list[Node]) -> str:
     listed = "; ".join(event_words(v, n) for n in nodes)
     return f"{plural(len(nodes), 'event')} of the chain there: {listed}"
@@ -178,14 +196,7 @@ def _high_risk(
     later: dict[str, list[str]] = {}
     for version in _versions(v, facility):
         declared_on = version.integrated_at.date() if version.integrated_at else None
-        # late: logged after the shipment itself and after its entry date (a ledger
-        # filled in after the fact logs everything after the dates it records)
-        late = (
-            entry is not None
-            and declared_on is not None
-            and declared_on > entry[0]
-            and version.index > entry[1]
-        )
+        late = declared_after_entry(version, entry)
         for region, found in placements(rules, version.body).items():
             if region not in rules.high_risk_regions:
                 continue

@@ -29,7 +29,7 @@ from ledger.errors import LedgerError
 from ledger.orders import Order
 from ledger.screening import name_key, name_tokens
 from ledger.verify.engine import Node, Verifier, event_time
-from ledger.verify.locations import placements
+from ledger.verify.locations import declared_after_entry, placements, shipment_entry
 from ledger.verify.order_rules import Modification
 
 MAKERS = ("origin", "transformation")
@@ -151,7 +151,10 @@ class _Chain:
         site = node.body.get("facility")
         regions: dict[str, str] = {}
         countries: set[str] = set()
+        entry = shipment_entry(self.v)
         for version in self.facilities(site) if site else []:
+            if declared_after_entry(version, entry):
+                continue  # step 19 reports it, as a dated warning
             countries.add(version.body["country"])
             for region, evidence in placements(self.v.rules, version.body).items():
                 regions.setdefault(region, f"facility {site}: {evidence[0][1]}")
