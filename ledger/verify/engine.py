@@ -29,6 +29,7 @@ from ledger.encoding import format_timestamp as ts
 from ledger.errors import LedgerError, UsageError
 from ledger.keys import key_id, verify_signature
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
+from ledger.materials import Lineage
 from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
 from ledger.verify.rules import Rules, default_rules
@@ -143,6 +144,7 @@ class Verifier:
         self.tiers: dict[str, int] = {}
         self._prev: dict[int, tuple[bytes | None, datetime | None, str | None]] = {}
         self._related: dict[tuple[str, str], list[str]] = {}
+        self.lineage: Lineage | None = None  # what ambiguous lots are (verify.material)
 
     # -- 1. checkpoint ------------------------------------------------------------------
 
