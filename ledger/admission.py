@@ -275,7 +275,9 @@ def check_material(att: Attestation, view: StateView, bodies: Bodies) -> None:
                 )
             )
         if att.type == "transfer":
-            problems = materials.transfer_problems(rules, consumed, body["outputs"], to_kg)
+            problems = materials.transfer_problems(
+                rules, consumed, body["outputs"], to_kg, materials.default_piece_units()
+            )
             problems = [p for p in problems if p.code == "MATERIAL"]  # UNIT: the verifier's
         else:
             texts = materials.transformation_problems(

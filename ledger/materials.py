@@ -235,6 +235,13 @@ def default_mass_units() -> dict[str, Decimal]:
     return {str(k): Decimal(str(v)) for k, v in _obj(data.get("to_kg"), "units.to_kg").items()}
 
 
+@cache
+def default_piece_units() -> dict[str, Decimal]:
+    """Pieces per countable unit (``units.json``: a dozen is 12), for counting in a transfer."""
+    data = _obj(parse_json(read_rules_file("units")), "units")
+    return {str(k): Decimal(str(v)) for k, v in _obj(data.get("pieces", {}), "pieces").items()}
+
+
 # -- precision ----------------------------------------------------------------------------
 
 
@@ -419,6 +426,7 @@ def transfer_problems(
     inputs: Sequence[Consumed],
     outputs: Sequence[dict[str, Any]],
     to_kg: dict[str, Decimal],
+    pieces: dict[str, Decimal] | None = None,
 ) -> list[Problem]:
     """Why a transfer's outputs are not the material it consumes, or more of it.
 
@@ -445,7 +453,7 @@ def transfer_problems(
         )
     for group, outs in groups.items():
         problem = _more_than_consumed(
-            [outputs[i] for i in outs], [inputs[j] for j in sorted(group)], to_kg
+            [outputs[i] for i in outs], [inputs[j] for j in sorted(group)], to_kg, pieces or {}
         )
         if problem is not None:
             problems.append(problem)
@@ -453,14 +461,23 @@ def transfer_problems(
 
 
 def _more_than_consumed(
-    given: Sequence[dict[str, Any]], taken: Sequence[Consumed], to_kg: dict[str, Decimal]
+    given: Sequence[dict[str, Any]],
+    taken: Sequence[Consumed],
+    to_kg: dict[str, Decimal],
+    pieces: dict[str, Decimal],
 ) -> Problem | None:
     what = describe(given[0]["material"])
     units = {o["quantity"]["unit"] for o in given} | {c.output["quantity"]["unit"] for c in taken}
-    if len(units) == 1:
-        unit = next(iter(units))
-        out_total = sum((Decimal(o["quantity"]["amount"]) for o in given), Decimal(0))
-        in_total = sum((c.amount for c in taken), Decimal(0))
+    counted = len(units) == 1 or units <= set(pieces)
+    if counted:  # in one unit, or in countable units (pcs, dozen): exactly
+        one = len(units) == 1
+        unit = next(iter(units)) if one else "pcs"
+        factor = {u: Decimal(1) if one else pieces[u] for u in units}
+        out_total = sum(
+            (Decimal(o["quantity"]["amount"]) * factor[o["quantity"]["unit"]] for o in given),
+            Decimal(0),
+        )
+        in_total = sum((c.amount * factor[c.output["quantity"]["unit"]] for c in taken), Decimal(0))
         if out_total > in_total:
             return Problem(
                 "MATERIAL",
@@ -477,13 +494,14 @@ def _more_than_consumed(
     known_out = [m for m in out_mass if m is not None]
     known_in = [m for m in in_mass if m is not None]
     if len(known_out) < len(out_mass) or len(known_in) < len(in_mass):
-        if len(units) == 1:
-            return None  # counted in one unit, and that suffices
+        if counted:
+            return None  # counted, and that suffices
         return Problem(
             "UNIT",
             f"the transfer passes on {what} in {' and '.join(sorted(units))}, which cannot "
             f"be compared: a transfer keeps the unit of what it moves, converts between "
-            f"mass units ({_units_words(to_kg)}), or declares mass_kg on both sides",
+            f"mass units ({_units_words(to_kg)}) or countable units "
+            f"({_units_words(pieces)}), or declares mass_kg on both sides",
         )
     out_kg = sum((m.kg for m in known_out), Decimal(0))
     in_kg = sum((m.kg for m in known_in), Decimal(0))

@@ -9,10 +9,18 @@ when the amounts cannot be compared at all.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
 from ledger.errors import MaterialError
+from ledger.materials import (
+    Consumed,
+    default_mass_units,
+    default_material_rules,
+    default_piece_units,
+    transfer_problems,
+)
 from ledger.scenario import output
 from ledger.verify import build_bundle, verify_bundle
 from verify_bypass import bypass
@@ -308,6 +316,26 @@ def test_amounts_that_cannot_be_compared_are_unit(world: World) -> None:
     found = [f for f in world.verify().findings if f.code == "UNIT"]
     assert any(
         "in bales and pcs, which cannot be compared" in f.message
-        and "mass units (g, kg, lb, t)" in f.message
+        and "mass units (g, kg, lb, t) or countable units (dozen, pairs, pcs)" in f.message
         for f in found
     )
+
+
+def test_pieces_sold_by_the_dozen_are_counted_exactly() -> None:
+    """12000 T-shirts invoiced as 1000 dozen pass; as 1001 dozen, one dozen too many."""
+    rules = default_material_rules()
+    shirts = output("DAL-TS-0042", "men's cotton T-shirts", "6109.10", "12000", "pcs")
+    consumed = [Consumed(shirts, Decimal("12000"))]
+
+    def problems(amount: str) -> list[str]:
+        sold = [output("ACME-PO-1", "men's cotton T-shirts", "6109.10", amount, "dozen")]
+        found = transfer_problems(
+            rules, consumed, sold, default_mass_units(), default_piece_units()
+        )
+        return [f"{p.code}: {p.text}" for p in found]
+
+    assert problems("1000") == []
+    assert problems("1001") == [
+        "MATERIAL: the transfer passes on 12012 pcs of men's cotton T-shirts (HS 6109.10) but "
+        "consumes only 12000 pcs of it"
+    ]

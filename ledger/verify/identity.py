@@ -65,7 +65,9 @@ def check_identity(v: Verifier, node: Node, inputs: list[Input]) -> None:
         if i.output is not None
     ]
     if node.type == "transfer":
-        found = materials.transfer_problems(rules, consumed, body["outputs"], v.rules.to_kg)
+        found = materials.transfer_problems(
+            rules, consumed, body["outputs"], v.rules.to_kg, v.rules.pieces
+        )
         seller = party_name(v, body["from"], node.index)
         buyer = party_name(v, body["to"], node.index)
         for fault in found:
