@@ -287,7 +287,12 @@ def check_material(att: Attestation, view: StateView, bodies: Bodies) -> None:
             declared = bodies(facility.attestation) if facility is not None else None
             if facility is not None and declared is not None:
                 texts += materials.process_problems(
-                    rules, body["process"], f"facility {facility.name}", declared["processes"]
+                    rules,
+                    body["process"],
+                    f"facility {facility.name}",
+                    declared["processes"],
+                    consumed,
+                    body["outputs"],
                 )
             problems = [materials.Problem("MATERIAL", p) for p in texts]
     if problems:

@@ -547,19 +547,35 @@ def transformation_problems(
 
 
 def process_problems(
-    rules: MaterialRules, process: str, facility: str, facility_processes: Sequence[str]
+    rules: MaterialRules,
+    process: str,
+    facility: str,
+    facility_processes: Sequence[str],
+    inputs: Sequence[Consumed],
+    outputs: Sequence[dict[str, Any]],
 ) -> list[str]:
-    """Why a transformation's facility cannot run ``process``: a process that changes
-    material (one with routes) must be among those its facility declares."""
+    """Why a transformation's facility cannot have made its outputs: what a process
+    changes (an output not passed through) must be something a process the facility
+    declares can make from these inputs, whatever name the event gives its process
+    (refining at a plant declaring polysilicon production is the same work)."""
     if not rules.made_by(process):
-        return []
+        return []  # changes nothing, or unknown: transformation_problems says so
     declared = {rules.process(p) for p in facility_processes}
     if rules.process(process) in declared:
         return []
-    return [
-        f"{facility} declares the processes {', '.join(facility_processes)}, not "
-        f"{process}: a facility transforms material only by a process it declares"
-    ]
+    sources = [consumed_classes(rules, c) for c in inputs]
+    for out in outputs:
+        if any(_passes_as(rules, c, out["material"]) for c in inputs):
+            continue
+        product = rules.classify(out["material"])
+        if not any(rules.can_make(p, sources, product) for p in declared):
+            return [
+                f"{facility} declares the processes {', '.join(facility_processes)}, not "
+                f"{process}, and none of them makes lot {out['lot']} "
+                f"({describe(out['material'])}): a facility transforms material only by a "
+                "process it declares"
+            ]
+    return []
 
 
 def origin_problems(

@@ -401,7 +401,9 @@ def test_a_facility_transforms_only_by_a_process_it_declares(
     )
     with pytest.raises(MaterialError) as refused:
         world.s.transform(*args)
-    assert "declares the processes spinning, not ginning" in refused.value.message
+    assert "declares the processes spinning, not ginning, and none of them makes" in (
+        refused.value.message
+    )
     with bypass(monkeypatch):
         world.ids["t:gin-spinner"] = world.log("ginning", world.s.transform(*args))
     chain.spin(bales="3600", yarn=YARN)
@@ -413,3 +415,53 @@ def test_a_facility_transforms_only_by_a_process_it_declares(
     assert [f.attestation for f in material] == [world.ids["ginning"]]
     assert verdict.codes() == {"MATERIAL", "CERT_MISSING"}  # and the mill has no gin cert
     _same_offline(world)
+
+
+def test_the_same_work_under_another_process_name_passes(world: World) -> None:
+    """Clean: the polysilicon plant (declaring polysilicon-production) logs "refining"."""
+    steps = [
+        (
+            "smelter",
+            "smelting",
+            "NS-MG-7",
+            "metallurgical grade silicon",
+            "2804.69.10",
+            "10000",
+            "kg",
+            None,
+        ),
+        (
+            "poly",
+            "refining",
+            "BP-PS-7",
+            "solar-grade polysilicon",
+            "2804.61.0000",
+            "8000",
+            "kg",
+            None,
+        ),
+        ("wafer", "wafering", "PW-W-7", "mono wafers M10", "3818.00.0010", "500000", "pcs", "4000"),
+        (
+            "cell",
+            "cell-production",
+            "PC-C-7",
+            "monocrystalline PERC cells",
+            "8541.42.0010",
+            "490000",
+            "pcs",
+            "4100",
+        ),
+        (
+            "module",
+            "module-assembly",
+            "OM-M-7",
+            "solar panels 400W",
+            "8541.43.0010",
+            "7000",
+            "pcs",
+            "154000",
+        ),
+    ]
+    _solar(world, steps)
+    codes = world.verify().codes()  # its certificate names the process it declares
+    assert "MATERIAL" not in codes and "YIELD" not in codes

@@ -78,7 +78,7 @@ def check_identity(v: Verifier, node: Node, inputs: list[Input]) -> None:
     facility = v.facility_at(body["facility"], node.index)
     if facility is not None:
         problems += materials.process_problems(
-            rules, body["process"], where, facility.body["processes"]
+            rules, body["process"], where, facility.body["processes"], consumed, body["outputs"]
         )
     for problem in problems:
         node.flag("MATERIAL", f"{body['process']} at {where}{_when(node)}: {problem}")
