@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger import entrynumber, materials
+from ledger import entrynumber, materials, quantities
 from ledger.attestation import Attestation
 from ledger.encoding import b64decode, parse_timestamp
 from ledger.errors import (
@@ -29,6 +29,7 @@ from ledger.errors import (
     UnitError,
 )
 from ledger.keys import key_id, verify_signature
+from ledger.lineage import Lineage, Produced
 from ledger.state import (
     FacilityRecord,
     KeyRecord,
@@ -219,10 +220,10 @@ def lookup_rows(att: Attestation) -> list[Lookup]:
 MASS_TYPES = ("origin", "transformation", "transfer")
 
 
-def _log_lineage(view: StateView, bodies: Bodies) -> materials.Lineage:
+def _log_lineage(view: StateView, bodies: Bodies) -> Lineage:
     """Lot lineage read from the log, to resolve what an ambiguous lot is."""
 
-    def fetch(ref: str) -> materials.Produced | None:
+    def fetch(ref: str) -> Produced | None:
         record = view.output(ref)
         body = bodies(record.attestation) if record is not None else None
         if body is None:
@@ -235,9 +236,9 @@ def _log_lineage(view: StateView, bodies: Bodies) -> materials.Lineage:
         kind = "transfer" if "from" in body else "origin" if "inputs" not in body else ""
         kind = kind or "transformation"
         refs = tuple(str(item["ref"]) for item in body.get("inputs", []))
-        return materials.Produced(kind, body, refs, processes)
+        return Produced(kind, body, refs, processes)
 
-    return materials.Lineage(materials.default_material_rules(), fetch)
+    return Lineage(materials.default_material_rules(), fetch)
 
 
 def check_material(att: Attestation, view: StateView, bodies: Bodies) -> None:
@@ -247,7 +248,7 @@ def check_material(att: Attestation, view: StateView, bodies: Bodies) -> None:
     to_kg = materials.default_mass_units()
     problems: list[materials.Problem] = []
     for output in body.get("outputs", []) if att.type in MASS_TYPES else []:
-        conflict = materials.mass_conflict(output, to_kg)
+        conflict = quantities.mass_conflict(output, to_kg)
         if conflict is not None:
             raise UnitError(f"{att.type}: {conflict}", attestation=att.id)
     if att.type == "origin":

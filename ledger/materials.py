@@ -17,7 +17,7 @@ reported, so that an unknown code is never a way around the rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -26,6 +26,7 @@ from typing import Any
 
 from ledger.canonical import parse_json
 from ledger.errors import ConfigError, LedgerError
+from ledger.quantities import quantity_mass
 
 MATERIAL_FILES = ("materials", "processes")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -240,125 +241,6 @@ def default_piece_units() -> dict[str, Decimal]:
     """Pieces per countable unit (``units.json``: a dozen is 12), for counting in a transfer."""
     data = _obj(parse_json(read_rules_file("units")), "units")
     return {str(k): Decimal(str(v)) for k, v in _obj(data.get("pieces", {}), "pieces").items()}
-
-
-# -- precision ----------------------------------------------------------------------------
-
-
-def half_unit(figure: str | Decimal) -> Decimal:
-    """Half a unit of the last decimal place ``figure`` is written to (``22046.23`` ->
-    ``0.005``, ``22047`` -> ``0.5``): how far a correctly rounded figure may be off."""
-    exponent = Decimal(figure).as_tuple().exponent
-    assert isinstance(exponent, int)
-    return Decimal(5).scaleb(exponent - 1)
-
-
-@dataclass(frozen=True)
-class Mass:
-    """A mass in kg and how far it may be off by the rounding of the figures it comes from."""
-
-    kg: Decimal
-    slack: Decimal
-
-
-def quantity_mass(
-    quantity: dict[str, Any], mass_kg: str | None, to_kg: dict[str, Decimal], share: Decimal
-) -> Mass | None:
-    """The mass of ``share`` of a lot: from its amount in a mass unit, else from its
-    ``mass_kg`` pro rata; None when it has neither."""
-    amount, unit = Decimal(quantity["amount"]), quantity["unit"]
-    if unit in to_kg:
-        return Mass(share * to_kg[unit], half_unit(quantity["amount"]) * to_kg[unit])
-    if mass_kg is None or not amount:
-        return None
-    ratio = share / amount
-    return Mass(ratio * Decimal(mass_kg), ratio * half_unit(mass_kg))
-
-
-def mass_conflict(output: dict[str, Any], to_kg: dict[str, Decimal]) -> str | None:
-    """Why an output's ``mass_kg`` contradicts its amount in a mass unit, or None.
-
-    Both figures are allowed the rounding of the precision they are written in."""
-    quantity, mass_kg = output["quantity"], output.get("mass_kg")
-    unit = quantity["unit"]
-    if mass_kg is None or unit not in to_kg:
-        return None
-    converted = Decimal(quantity["amount"]) * to_kg[unit]
-    slack = half_unit(quantity["amount"]) * to_kg[unit] + half_unit(mass_kg)
-    if abs(converted - Decimal(mass_kg)) <= slack:
-        return None
-    as_kg = "" if unit == "kg" else f" ({_fmt(converted)} kg)"
-    return (
-        f"lot {output['lot']} is declared as {quantity['amount']} {unit}{as_kg} "
-        f"but with mass_kg {mass_kg}: its two masses disagree"
-    )
-
-
-# -- lineage: what a lot is, from what made it --------------------------------------------
-
-
-@dataclass(frozen=True)
-class Produced:
-    """What a lot's producer says about it: its type, body, the refs it consumes, and
-    the processes of its facility (origins and transformations)."""
-
-    kind: str
-    body: dict[str, Any]
-    inputs: tuple[str, ...]
-    processes: tuple[str, ...] = ()
-
-
-Fetch = Callable[[str], "Produced | None"]
-MAX_LINEAGE = 200  # producers followed to resolve one ambiguous lot
-
-
-class Lineage:
-    """Resolves the class of a lot whose HS code and name leave several possible from
-    the route that produced it: a lot a gin makes under HS 5201 is lint, a farm's is
-    seed cotton, and a transfer passes on what it consumed (so renaming a lot in a
-    transfer, "seed cotton" to "raw cotton", keeps it seed cotton)."""
-
-    def __init__(self, rules: MaterialRules, fetch: Fetch) -> None:
-        self.rules = rules
-        self.fetch = fetch
-        self.memo: dict[str, frozenset[str]] = {}
-
-    def classes(self, ref: str, depth: int = 0) -> frozenset[str]:
-        """The classes of the output ``ref`` (``att#position``); empty when unknown."""
-        if ref in self.memo:
-            return self.memo[ref]
-        producer = self.fetch(ref)
-        if producer is None:
-            return frozenset()
-        position = int(ref.partition("#")[2])
-        outputs = producer.body.get("outputs", [])
-        if position >= len(outputs):
-            return frozenset()
-        declared = self.rules.classify(outputs[position]["material"])
-        found = declared
-        if len(declared) > 1 and depth < MAX_LINEAGE:
-            sources = [self.classes(r, depth + 1) for r in producer.inputs]
-            found = resolve(self.rules, producer, declared, sources)
-        self.memo[ref] = found
-        return found
-
-
-def resolve(
-    rules: MaterialRules,
-    producer: Produced,
-    declared: frozenset[str],
-    sources: Sequence[frozenset[str]],
-) -> frozenset[str]:
-    """Narrow ``declared`` (several possible classes) to what ``producer`` can yield."""
-    consumed = frozenset().union(*sources) if sources else frozenset()
-    if producer.kind == "origin":
-        return (declared & rules.originable(producer.processes)) or declared
-    if producer.kind == "transfer":
-        return (declared & consumed) or declared
-    if producer.kind == "transformation":
-        made = declared & rules.makeable(str(producer.body.get("process", "")), sources)
-        return made or (declared & consumed) or declared
-    return declared
 
 
 # -- judgement ---------------------------------------------------------------------------

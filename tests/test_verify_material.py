@@ -383,7 +383,7 @@ def test_hs_headings_classify_as_the_nomenclature_says() -> None:
         "metallurgical-silicon",
         "polysilicon",
         "undoped-wafers",
-    }  # the route that made a lot settles which (ledger.materials.Lineage)
+    }  # the route that made a lot settles which (ledger.lineage.Lineage)
     assert classes("as-cut wafers", "2804.61") == {"undoped-wafers"}
     assert classes("polycrystalline wafers", "2804.61") == {"polysilicon", "undoped-wafers"}
     assert classes("PV cells", "8541.40") == {"solar-cells"}  # HS 2017

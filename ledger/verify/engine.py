@@ -29,7 +29,7 @@ from ledger.encoding import format_timestamp as ts
 from ledger.errors import LedgerError, UsageError
 from ledger.keys import key_id, verify_signature
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
-from ledger.materials import Lineage
+from ledger.lineage import Lineage
 from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
 from ledger.verify.rules import Rules, default_rules

@@ -14,9 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger import materials
+from ledger import quantities
 from ledger.admission import CLOCK_SKEW
 from ledger.encoding import format_timestamp as ts
+from ledger.lineage import Lineage, Produced
 from ledger.verify.engine import Node, Verifier, When, event_time, is_before
 from ledger.verify.rules import CountCap, YieldRule
 from ledger.verify.words import (
@@ -58,11 +59,11 @@ def holder(producer: Node) -> str:
     return producer.att.issuer if producer.att else ""
 
 
-def lineage(v: Verifier) -> materials.Lineage:
+def lineage(v: Verifier) -> Lineage:
     """The lineage of the chain's lots (what an ambiguous lot is, from what made it)."""
     if v.lineage is None:
 
-        def fetch(ref: str) -> materials.Produced | None:
+        def fetch(ref: str) -> Produced | None:
             node = v.use(ref.partition("#")[0])
             if node is None or node.att is None or node.type not in OUTPUT_TYPES:
                 return None
@@ -71,9 +72,9 @@ def lineage(v: Verifier) -> materials.Lineage:
                 facility = v.facility_at(node.body["facility"], node.index)
                 processes = tuple(facility.body["processes"]) if facility is not None else ()
             refs = tuple(str(item["ref"]) for item in node.body.get("inputs", []))
-            return materials.Produced(str(node.type), node.body, refs, processes)
+            return Produced(str(node.type), node.body, refs, processes)
 
-        v.lineage = materials.Lineage(v.rules.materials, fetch)
+        v.lineage = Lineage(v.rules.materials, fetch)
     return v.lineage
 
 
@@ -224,7 +225,7 @@ def _consumer_words(v: Verifier, consumer: Node) -> str:
 def _input_mass(v: Verifier, inp: Input) -> Decimal | None:
     """The mass consumed: by its mass unit, else pro rata of its lot's ``mass_kg``."""
     assert inp.output is not None
-    found = materials.quantity_mass(
+    found = quantities.quantity_mass(
         inp.output["quantity"], inp.output.get("mass_kg"), v.rules.to_kg, inp.amount
     )
     return None if found is None else found.kg
@@ -232,7 +233,7 @@ def _input_mass(v: Verifier, inp: Input) -> Decimal | None:
 
 def _output_mass(v: Verifier, output: dict[str, Any]) -> Decimal | None:
     quantity = output["quantity"]
-    found = materials.quantity_mass(
+    found = quantities.quantity_mass(
         quantity, output.get("mass_kg"), v.rules.to_kg, Decimal(quantity["amount"])
     )
     return None if found is None else found.kg
@@ -248,7 +249,7 @@ def check_declared_masses(v: Verifier, node: Node) -> None:
     if node.type not in OUTPUT_TYPES:
         return
     for output in node.body.get("outputs", []):
-        conflict = materials.mass_conflict(output, v.rules.to_kg)
+        conflict = quantities.mass_conflict(output, v.rules.to_kg)
         if conflict is not None:
             node.flag(
                 "UNIT",
