@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger import enforcement, entrynumber, materials, metrics
+from ledger import enforcement, entrynumber, materials, metrics, quantities
 from ledger.attestation import Attestation
 from ledger.encoding import b64decode, parse_timestamp
 from ledger.errors import (
@@ -26,8 +26,10 @@ from ledger.errors import (
     RoleError,
     SignatureError,
     TimeOrderError,
+    UnitError,
 )
 from ledger.keys import key_id, verify_signature
+from ledger.lineage import Lineage, Produced
 from ledger.state import (
     FacilityRecord,
     KeyRecord,
@@ -249,18 +251,51 @@ def lookup_rows(att: Attestation) -> list[Lookup]:
     return []
 
 
+MASS_TYPES = ("origin", "transformation", "transfer")
+
+
+def _log_lineage(view: StateView, bodies: Bodies) -> Lineage:
+    """Lot lineage read from the log, to resolve what an ambiguous lot is."""
+
+    def fetch(ref: str) -> Produced | None:
+        record = view.output(ref)
+        body = bodies(record.attestation) if record is not None else None
+        if body is None:
+            return None
+        processes: tuple[str, ...] = ()
+        if "facility" in body:
+            facility = view.facility(body["facility"])
+            declared = bodies(facility.attestation) if facility is not None else None
+            processes = tuple(declared["processes"]) if declared is not None else ()
+        kind = "transfer" if "from" in body else "origin" if "inputs" not in body else ""
+        kind = kind or "transformation"
+        refs = tuple(str(item["ref"]) for item in body.get("inputs", []))
+        return Produced(kind, body, refs, processes)
+
+    return Lineage(materials.default_material_rules(), fetch)
+
+
 def check_material(att: Attestation, view: StateView, bodies: Bodies) -> None:
-    """Verification step 12 at append: the same judgement (:mod:`ledger.materials`)."""
+    """Verification steps 11-12 at append: the same judgement (:mod:`ledger.materials`)."""
     body = att.body
     rules = materials.default_material_rules()
-    problems: list[str] = []
+    to_kg = materials.default_mass_units()
+    problems: list[materials.Problem] = []
+    for output in body.get("outputs", []) if att.type in MASS_TYPES else []:
+        conflict = quantities.mass_conflict(output, to_kg)
+        if conflict is not None:
+            raise UnitError(f"{att.type}: {conflict}", attestation=att.id)
     if att.type == "origin":
         facility = view.facility(body["facility"])
         declared = bodies(facility.attestation) if facility is not None else None
         if declared is None:
             return
-        problems = materials.origin_problems(rules, body, declared["processes"])
+        problems = [
+            materials.Problem("MATERIAL", p)
+            for p in materials.origin_problems(rules, body, declared["processes"])
+        ]
     elif att.type in ("transfer", "transformation"):
+        lineage = _log_lineage(view, bodies)
         consumed = []
         for item in body["inputs"]:
             record = view.output(item["ref"])
@@ -268,23 +303,35 @@ def check_material(att: Attestation, view: StateView, bodies: Bodies) -> None:
             if record is None or producer is None:
                 return  # cannot be judged here; the verifier judges it
             consumed.append(
-                materials.Consumed(producer["outputs"][record.position], Decimal(item["amount"]))
+                materials.Consumed(
+                    producer["outputs"][record.position],
+                    Decimal(item["amount"]),
+                    lineage.classes(item["ref"]),
+                )
             )
         if att.type == "transfer":
-            # amounts are the verifier's (YIELD, or MATERIAL for one material of several)
             problems = materials.transfer_problems(
-                rules,
-                consumed,
-                body["outputs"],
-                materials.default_mass_units(),
-                check_amounts=False,
+                rules, consumed, body["outputs"], to_kg, materials.default_piece_units()
             )
+            problems = [p for p in problems if p.code == "MATERIAL"]  # UNIT: the verifier's
         else:
-            problems = materials.transformation_problems(
+            texts = materials.transformation_problems(
                 rules, body["process"], consumed, body["outputs"]
             )
+            facility = view.facility(body["facility"])
+            declared = bodies(facility.attestation) if facility is not None else None
+            if facility is not None and declared is not None:
+                texts += materials.process_problems(
+                    rules,
+                    body["process"],
+                    f"facility {facility.name}",
+                    declared["processes"],
+                    consumed,
+                    body["outputs"],
+                )
+            problems = [materials.Problem("MATERIAL", p) for p in texts]
     if problems:
-        raise MaterialError(f"{att.type}: {problems[0]}", attestation=att.id)
+        raise MaterialError(f"{att.type}: {problems[0].text}", attestation=att.id)
 
 
 # -- per-type rules ---------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Any
 
 from ledger.canonical import parse_json
 from ledger.errors import ConfigError, LedgerError
+from ledger.quantities import quantity_mass
 
 MATERIAL_FILES = ("materials", "processes")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -130,6 +131,29 @@ class MaterialRules:
     def origin_processes(self, processes: Iterable[str]) -> list[str]:
         return [p for p in processes if self.process(p) in self.origins]
 
+    def makeable(self, process: str, sources: Iterable[frozenset[str]]) -> frozenset[str]:
+        """Every class ``process`` can make from one of ``sources``."""
+        out: set[str] = set()
+        for source in sources:
+            for route in self.routes.get(self.process(process), ()):
+                if source & route.sources:
+                    out |= route.products
+        return frozenset(out)
+
+    def consumed_by(self, process: str) -> frozenset[str]:
+        """Every class some route of ``process`` consumes."""
+        out: set[str] = set()
+        for route in self.routes.get(self.process(process), ()):
+            out |= route.sources
+        return frozenset(out)
+
+    def made_by(self, process: str) -> frozenset[str]:
+        """Every class some route of ``process`` makes."""
+        out: set[str] = set()
+        for route in self.routes.get(self.process(process), ()):
+            out |= route.products
+        return frozenset(out)
+
 
 # -- loading -----------------------------------------------------------------------------
 
@@ -212,40 +236,71 @@ def default_mass_units() -> dict[str, Decimal]:
     return {str(k): Decimal(str(v)) for k, v in _obj(data.get("to_kg"), "units.to_kg").items()}
 
 
+@cache
+def default_piece_units() -> dict[str, Decimal]:
+    """Pieces per countable unit (``units.json``: a dozen is 12), for counting in a transfer."""
+    data = _obj(parse_json(read_rules_file("units")), "units")
+    return {str(k): Decimal(str(v)) for k, v in _obj(data.get("pieces", {}), "pieces").items()}
+
+
 # -- judgement ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Consumed:
-    """One input of an event: the output it consumes and how much of it."""
+    """One input of an event: the output it consumes, how much of it, and the classes
+    its lineage resolves it to (None: as its own code and name say)."""
 
     output: dict[str, Any]
     amount: Decimal
+    classes: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One fault found: its code (MATERIAL, or UNIT when amounts cannot be compared)."""
+
+    code: str
+    text: str
 
 
 def describe(material: dict[str, Any]) -> str:
     return f"{material['name']} (HS {material['hs_code']})"
 
 
-def _same(rules: MaterialRules, a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Same material: same heading and, where both are classified, a class in common."""
-    if heading(a["hs_code"]) != heading(b["hs_code"]):
+def consumed_classes(rules: MaterialRules, c: Consumed) -> frozenset[str]:
+    return c.classes if c.classes is not None else rules.classify(c.output["material"])
+
+
+def _passes_as(rules: MaterialRules, c: Consumed, material: dict[str, Any]) -> bool:
+    """``material`` is what ``c`` is: same heading, and, where both are classified, no
+    class the input is not (an output cannot be more than its input may be)."""
+    if heading(c.output["material"]["hs_code"]) != heading(material["hs_code"]):
         return False
-    ca, cb = rules.classify(a), rules.classify(b)
-    return not ca or not cb or bool(ca & cb)
+    have, claim = consumed_classes(rules, c), rules.classify(material)
+    return not have or not claim or bool(claim & have)
 
 
-def _total(
-    items: Sequence[tuple[Decimal, str]], to_kg: dict[str, Decimal]
-) -> tuple[Decimal, str] | None:
-    """The sum of ``(amount, unit)`` items in their one unit, or in kg when all are mass
-    units (multiplying by exact factors only); None when they cannot be added exactly."""
-    units = {unit for _, unit in items}
-    if len(units) == 1:
-        return sum((a for a, _ in items), Decimal(0)), units.pop()
-    if units <= set(to_kg):
-        return sum((a * to_kg[u] for a, u in items), Decimal(0)), "kg"
-    return None
+def _consumed_words(rules: MaterialRules, inputs: Sequence[Consumed]) -> str:
+    """The lots consumed; where a lot's code and name leave several classes and the
+    route that made it settles one, that one too."""
+    words = []
+    for c in inputs:
+        text = f"{describe(c.output['material'])} (lot {c.output['lot']})"
+        declared = rules.classify(c.output["material"])
+        if c.classes is not None and c.classes and c.classes < declared:
+            names = " or ".join(sorted(k.replace("-", " ") for k in c.classes))
+            text += f", which the route that made it shows to be {names}"
+        words.append(text)
+    return ", ".join(dict.fromkeys(words))
+
+
+def _fmt(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.001')).normalize():f}"
+
+
+def _units_words(to_kg: dict[str, Decimal]) -> str:
+    return ", ".join(sorted(to_kg))
 
 
 def transfer_problems(
@@ -253,69 +308,95 @@ def transfer_problems(
     inputs: Sequence[Consumed],
     outputs: Sequence[dict[str, Any]],
     to_kg: dict[str, Decimal],
-    *,
-    check_amounts: bool = True,
-) -> list[str]:
-    """Why a transfer's outputs are not the material it consumes, or more of it."""
+    pieces: dict[str, Decimal] | None = None,
+) -> list[Problem]:
+    """Why a transfer's outputs are not the material it consumes, or more of it.
+
+    Amounts in one unit are compared exactly; otherwise by mass (mass units converted
+    exactly, other units by their ``mass_kg``), allowing each figure the rounding of
+    the precision it is written in. Amounts that cannot be compared at all are UNIT."""
     problems = []
     groups: dict[frozenset[int], list[int]] = {}
     for i, out in enumerate(outputs):
         sources = frozenset(
-            j
-            for j, inp in enumerate(inputs)
-            if _same(rules, inp.output["material"], out["material"])
+            j for j, inp in enumerate(inputs) if _passes_as(rules, inp, out["material"])
         )
         if sources:
             groups.setdefault(sources, []).append(i)
             continue
-        consumed = ", ".join(
-            dict.fromkeys(
-                f"{describe(c.output['material'])} (lot {c.output['lot']})" for c in inputs
-            )
-        )
         problems.append(
-            f"output {i} (lot {out['lot']}) is {describe(out['material'])}, but the transfer "
-            f"consumes only {consumed}: a transfer moves goods and cannot change them; only "
-            "a transformation by a process that can make it may"
+            Problem(
+                "MATERIAL",
+                f"output {i} (lot {out['lot']}) is {describe(out['material'])}, but the "
+                f"transfer consumes only {_consumed_words(rules, inputs)}: a transfer moves goods "
+                "and cannot change them; only a transformation by a process that can make "
+                "it may",
+            )
         )
-    if not check_amounts:
-        return problems
-    # no more of each material than consumed, in one unit or exactly converted
     for group, outs in groups.items():
-        what = describe(outputs[outs[0]]["material"])
-        given = [
-            (Decimal(outputs[i]["quantity"]["amount"]), outputs[i]["quantity"]["unit"])
-            for i in outs
-        ]
-        taken = [(inputs[j].amount, inputs[j].output["quantity"]["unit"]) for j in sorted(group)]
-        both = _total([*given, *taken], to_kg)
-        out_total, in_total = _total(given, to_kg), _total(taken, to_kg)
-        if both is None or out_total is None or in_total is None:
-            units = sorted({u for _, u in (*given, *taken)})
-            problems.append(
-                f"the transfer passes on {what} in {' and '.join(units)}, which cannot be "
-                "converted exactly into one another; a transfer keeps the unit of what it "
-                "moves, or converts between mass units (kg, t, lb)"
-            )
-            continue
-        unit = both[1]
-        if unit != out_total[1]:  # mixed mass units: compare in kg
-            out_total = _total([(a * to_kg[u], "kg") for a, u in given], to_kg)
-            in_total = _total([(a * to_kg[u], "kg") for a, u in taken], to_kg)
-            assert out_total is not None and in_total is not None
-        elif unit != in_total[1]:
-            in_total = _total([(a * to_kg[u], "kg") for a, u in taken], to_kg)
-            assert in_total is not None
-        if out_total[0] > in_total[0]:
-            problems.append(
-                f"the transfer passes on {_fmt(out_total[0])} {unit} of {what} but consumes "
-                f"only {_fmt(in_total[0])} {unit} of it"
-            )
+        problem = _more_than_consumed(
+            [outputs[i] for i in outs], [inputs[j] for j in sorted(group)], to_kg, pieces or {}
+        )
+        if problem is not None:
+            problems.append(problem)
     return problems
 
 
-def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}"
+def _more_than_consumed(
+    given: Sequence[dict[str, Any]],
+    taken: Sequence[Consumed],
+    to_kg: dict[str, Decimal],
+    pieces: dict[str, Decimal],
+) -> Problem | None:
+    what = describe(given[0]["material"])
+    units = {o["quantity"]["unit"] for o in given} | {c.output["quantity"]["unit"] for c in taken}
+    counted = len(units) == 1 or units <= set(pieces)
+    if counted:  # in one unit, or in countable units (pcs, dozen): exactly
+        one = len(units) == 1
+        unit = next(iter(units)) if one else "pcs"
+        factor = {u: Decimal(1) if one else pieces[u] for u in units}
+        out_total = sum(
+            (Decimal(o["quantity"]["amount"]) * factor[o["quantity"]["unit"]] for o in given),
+            Decimal(0),
+        )
+        in_total = sum((c.amount * factor[c.output["quantity"]["unit"]] for c in taken), Decimal(0))
+        if out_total > in_total:
+            return Problem(
+                "MATERIAL",
+                f"the transfer passes on {out_total.normalize():f} {unit} of {what} but "
+                f"consumes only {in_total.normalize():f} {unit} of it",
+            )
+    out_mass = [
+        quantity_mass(o["quantity"], o.get("mass_kg"), to_kg, Decimal(o["quantity"]["amount"]))
+        for o in given
+    ]
+    in_mass = [
+        quantity_mass(c.output["quantity"], c.output.get("mass_kg"), to_kg, c.amount) for c in taken
+    ]
+    known_out = [m for m in out_mass if m is not None]
+    known_in = [m for m in in_mass if m is not None]
+    if len(known_out) < len(out_mass) or len(known_in) < len(in_mass):
+        if counted:
+            return None  # counted, and that suffices
+        return Problem(
+            "UNIT",
+            f"the transfer passes on {what} in {' and '.join(sorted(units))}, which cannot "
+            f"be compared: a transfer keeps the unit of what it moves, converts between "
+            f"mass units ({_units_words(to_kg)}) or countable units "
+            f"({_units_words(pieces)}), or declares mass_kg on both sides",
+        )
+    out_kg = sum((m.kg for m in known_out), Decimal(0))
+    in_kg = sum((m.kg for m in known_in), Decimal(0))
+    # each figure stands for the half-open interval it rounds; the outputs are more
+    # than consumed when no value within them can be within the inputs
+    slack = sum((m.slack for m in (*known_out, *known_in)), Decimal(0))
+    if out_kg - in_kg >= slack and out_kg > in_kg:
+        return Problem(
+            "MATERIAL",
+            f"the transfer passes on {_fmt(out_kg)} kg of {what} but consumes only "
+            f"{_fmt(in_kg)} kg of it",
+        )
+    return None
 
 
 def transformation_problems(
@@ -326,19 +407,15 @@ def transformation_problems(
 ) -> list[str]:
     """Why ``process`` cannot have made an output from these inputs."""
     problems = []
-    sources = [rules.classify(c.output["material"]) for c in inputs]
+    sources = [consumed_classes(rules, c) for c in inputs]
     for i, out in enumerate(outputs):
         material = out["material"]
-        if any(_same(rules, c.output["material"], material) for c in inputs):
+        if any(_passes_as(rules, c, material) for c in inputs):
             continue  # passed through unchanged
         product = rules.classify(material)
         if rules.can_make(process, sources, product):
             continue
-        consumed = ", ".join(
-            dict.fromkeys(
-                f"{describe(c.output['material'])} (lot {c.output['lot']})" for c in inputs
-            )
-        )
+        consumed = _consumed_words(rules, inputs)
         made = f"output {i} (lot {out['lot']}) is {describe(material)}"
         if not rules.knows_process(rules.process(process)):
             problems.append(f"{made}, but no rule says what {process} can make")
@@ -351,13 +428,54 @@ def transformation_problems(
     return problems
 
 
+def process_problems(
+    rules: MaterialRules,
+    process: str,
+    facility: str,
+    facility_processes: Sequence[str],
+    inputs: Sequence[Consumed],
+    outputs: Sequence[dict[str, Any]],
+) -> list[str]:
+    """Why a transformation's facility cannot have made its outputs: what a process
+    changes (an output not passed through) must be something a process the facility
+    declares can make from these inputs, whatever name the event gives its process
+    (refining at a plant declaring polysilicon production is the same work)."""
+    if not rules.made_by(process):
+        return []  # changes nothing, or unknown: transformation_problems says so
+    declared = {rules.process(p) for p in facility_processes}
+    if rules.process(process) in declared:
+        return []
+    sources = [consumed_classes(rules, c) for c in inputs]
+    for out in outputs:
+        if any(_passes_as(rules, c, out["material"]) for c in inputs):
+            continue
+        product = rules.classify(out["material"])
+        if not any(rules.can_make(p, sources, product) for p in declared):
+            return [
+                f"{facility} declares the processes {', '.join(facility_processes)}, not "
+                f"{process}, and none of them makes lot {out['lot']} "
+                f"({describe(out['material'])}): a facility transforms material only by a "
+                "process it declares"
+            ]
+    return []
+
+
 def origin_problems(
     rules: MaterialRules, body: dict[str, Any], facility_processes: Sequence[str]
 ) -> list[str]:
-    """Why an origin declares something other than a raw material its facility produces."""
+    """Why an origin declares something other than a raw material its facility produces.
+
+    A raw material its own other processes make (comber noil at a spinning mill, seed
+    at a gin) must be declared as their output; and what is collected for recycling
+    cannot be of a class its own processing consumes, so that a mill cannot re-originate
+    its feedstock and cut off where it came from."""
     problems = []
     allowed = rules.originable(facility_processes)
     runs = rules.origin_processes(facility_processes)
+    transforms = [p for p in facility_processes if rules.process(p) not in rules.origins]
+    made_here = frozenset().union(*(rules.made_by(p) for p in transforms))
+    consumed_here = frozenset().union(*(rules.consumed_by(p) for p in transforms))
+    recycled = rules.originable(p for p in runs if rules.process(p) == "recycling")
     declared = [(f"lot {o['lot']}", o["material"]) for o in body["outputs"]] + [
         ("the material it declares", body["material"])
     ]
@@ -368,10 +486,21 @@ def origin_problems(
             continue
         seen.add(key)
         classes = rules.classify(material)
-        if classes & allowed:
-            continue
+        resolved = classes & allowed
         processes = ", ".join(facility_processes)
-        if not runs:
+        if resolved and not resolved <= made_here:
+            if not (resolved <= recycled and resolved & consumed_here):
+                continue
+            why = (
+                f"the facility also runs {', '.join(transforms)}, which consumes it: "
+                "recycled material it collects cannot be its own feedstock"
+            )
+        elif resolved:
+            why = (
+                f"the facility also runs {', '.join(transforms)}, which makes it: it must "
+                "be declared as the output of that process, with the inputs it was made from"
+            )
+        elif not runs:
             why = (
                 f"the facility runs {processes}, no origin process (farming, mining, "
                 "quarrying, fishing...); what it makes must come in as inputs"

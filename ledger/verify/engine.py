@@ -29,6 +29,7 @@ from ledger.encoding import format_timestamp as ts
 from ledger.errors import LedgerError, UsageError
 from ledger.keys import key_id, verify_signature
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
+from ledger.lineage import Lineage
 from ledger.orders import OrderList
 from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
@@ -145,6 +146,7 @@ class Verifier:
         self.tiers: dict[str, int] = {}
         self._prev: dict[int, tuple[bytes | None, datetime | None, str | None]] = {}
         self._related: dict[tuple[str, str], list[str]] = {}
+        self.lineage: Lineage | None = None  # what ambiguous lots are (verify.material)
 
     # -- 1. checkpoint ------------------------------------------------------------------
 

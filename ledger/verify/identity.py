@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ledger import materials
 from ledger.verify.engine import Node, Verifier, event_time
-from ledger.verify.material import Input
+from ledger.verify.material import Input, lineage
 
 
 def party_name(v: Verifier, party: str, index: int) -> str:
@@ -58,21 +58,27 @@ def check_identity(v: Verifier, node: Node, inputs: list[Input]) -> None:
         return
     if any(i.output is None for i in inputs):
         return  # an input did not resolve: REF_MISSING says why
-    consumed = [materials.Consumed(i.output, i.amount) for i in inputs if i.output is not None]
+    lots = lineage(v)
+    consumed = [
+        materials.Consumed(i.output, i.amount, lots.classes(i.ref))
+        for i in inputs
+        if i.output is not None
+    ]
     if node.type == "transfer":
-        problems = materials.transfer_problems(
-            rules,
-            consumed,
-            body["outputs"],
-            v.rules.to_kg,
-            check_amounts=not node.has("YIELD", "UNIT"),
+        found = materials.transfer_problems(
+            rules, consumed, body["outputs"], v.rules.to_kg, v.rules.pieces
         )
         seller = party_name(v, body["from"], node.index)
         buyer = party_name(v, body["to"], node.index)
-        for problem in problems:
-            node.flag("MATERIAL", f"transfer from {seller} to {buyer}{_when(node)}: {problem}")
+        for fault in found:
+            node.flag(fault.code, f"transfer from {seller} to {buyer}{_when(node)}: {fault.text}")
         return
     problems = materials.transformation_problems(rules, body["process"], consumed, body["outputs"])
     where = facility_name(v, body["facility"], node.index)
+    facility = v.facility_at(body["facility"], node.index)
+    if facility is not None:
+        problems += materials.process_problems(
+            rules, body["process"], where, facility.body["processes"], consumed, body["outputs"]
+        )
     for problem in problems:
         node.flag("MATERIAL", f"{body['process']} at {where}{_when(node)}: {problem}")

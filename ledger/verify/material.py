@@ -14,9 +14,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ledger import quantities
 from ledger.admission import CLOCK_SKEW
 from ledger.encoding import format_timestamp as ts
+from ledger.lineage import Lineage, Produced
 from ledger.verify.engine import Node, Verifier, When, event_time, is_before
+from ledger.verify.rules import CountCap, YieldRule
 from ledger.verify.words import (
     article,
     event_words,
@@ -54,6 +57,25 @@ def holder(producer: Node) -> str:
     if producer.type == "transfer":
         return str(producer.body["to"])
     return producer.att.issuer if producer.att else ""
+
+
+def lineage(v: Verifier) -> Lineage:
+    """The lineage of the chain's lots (what an ambiguous lot is, from what made it)."""
+    if v.lineage is None:
+
+        def fetch(ref: str) -> Produced | None:
+            node = v.use(ref.partition("#")[0])
+            if node is None or node.att is None or node.type not in OUTPUT_TYPES:
+                return None
+            processes: tuple[str, ...] = ()
+            if "facility" in node.body:
+                facility = v.facility_at(node.body["facility"], node.index)
+                processes = tuple(facility.body["processes"]) if facility is not None else ()
+            refs = tuple(str(item["ref"]) for item in node.body.get("inputs", []))
+            return Produced(str(node.type), node.body, refs, processes)
+
+        v.lineage = Lineage(v.rules.materials, fetch)
+    return v.lineage
 
 
 def _when(node: Node) -> When | None:
@@ -201,27 +223,44 @@ def _consumer_words(v: Verifier, consumer: Node) -> str:
 
 
 def _input_mass(v: Verifier, inp: Input) -> Decimal | None:
+    """The mass consumed: by its mass unit, else pro rata of its lot's ``mass_kg``."""
     assert inp.output is not None
-    quantity = Decimal(inp.output["quantity"]["amount"])
-    if "mass_kg" in inp.output:
-        return inp.amount * Decimal(inp.output["mass_kg"]) / quantity if quantity else None
-    return v.rules.mass_kg(inp.amount, inp.unit)
+    found = quantities.quantity_mass(
+        inp.output["quantity"], inp.output.get("mass_kg"), v.rules.to_kg, inp.amount
+    )
+    return None if found is None else found.kg
 
 
 def _output_mass(v: Verifier, output: dict[str, Any]) -> Decimal | None:
-    if "mass_kg" in output:
-        return Decimal(output["mass_kg"])
-    return v.rules.mass_kg(Decimal(output["quantity"]["amount"]), output["quantity"]["unit"])
+    quantity = output["quantity"]
+    found = quantities.quantity_mass(
+        quantity, output.get("mass_kg"), v.rules.to_kg, Decimal(quantity["amount"])
+    )
+    return None if found is None else found.kg
 
 
 def _fmt(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.001')).normalize():f}"
 
 
+def check_declared_masses(v: Verifier, node: Node) -> None:
+    """Step 11 (UNIT): a ``mass_kg`` agrees with an amount in a mass unit, within the
+    precision both are written in; mass balance then goes by the amount."""
+    if node.type not in OUTPUT_TYPES:
+        return
+    for output in node.body.get("outputs", []):
+        conflict = quantities.mass_conflict(output, v.rules.to_kg)
+        if conflict is not None:
+            node.flag(
+                "UNIT",
+                f"{conflict}; mass balance goes by the amount in {output['quantity']['unit']}",
+            )
+
+
 def _masses(
     v: Verifier, node: Node, inputs: list[Input], unit_flagged: set[str]
-) -> tuple[Decimal, list[Decimal]] | None:
-    """Step 11 (UNIT): total input mass and each output's mass, in kg, or None."""
+) -> tuple[list[Decimal], list[Decimal]] | None:
+    """Step 11 (UNIT): each input's and each output's mass, in kg, or None."""
     outputs = node.body["outputs"]
     in_masses = [_input_mass(v, i) for i in inputs]
     out_masses = [_output_mass(v, o) for o in outputs]
@@ -245,91 +284,136 @@ def _masses(
     known_out = [m for m in out_masses if m is not None]
     if len(known_in) < len(in_masses) or len(known_out) < len(out_masses):
         return None
-    return sum(known_in, Decimal(0)), known_out
+    return known_in, known_out
 
 
-def _transfer_balance(v: Verifier, node: Node, inputs: list[Input], flagged: set[str]) -> None:
-    """A transfer passes on at most what it consumes (in one unit, or by mass)."""
-    limit = v.rules.yield_rule("transfer").max_yield
-    if limit is None:
-        return
-    outputs = node.body["outputs"]
-    units = {i.unit for i in inputs} | {o["quantity"]["unit"] for o in outputs}
-    if len(units) == 1:
-        got = sum((Decimal(o["quantity"]["amount"]) for o in outputs), Decimal(0))
-        used = sum((i.amount for i in inputs), Decimal(0))
-        unit = units.pop()
-        if got > used * limit:
-            node.flag(
-                "YIELD",
-                f"{event_words(v, node)} passes on {got} {unit} but consumes {used} {unit}",
-            )
-            return
-        in_kg = [m for m in (_input_mass(v, i) for i in inputs) if m is not None]
-        out_kg = [m for m in (_output_mass(v, o) for o in outputs) if m is not None]
-        mass_in, mass_out = sum(in_kg, Decimal(0)), sum(out_kg, Decimal(0))
-        complete = len(in_kg) == len(inputs) and len(out_kg) == len(outputs)
-        if complete and mass_out > mass_in * limit:
-            node.flag(
-                "YIELD",
-                f"{event_words(v, node)} passes on {_fmt(mass_out)} kg but consumes "
-                f"{_fmt(mass_in)} kg",
-            )
-        return
-    masses = _masses(v, node, inputs, flagged)
-    if masses is not None and sum(masses[1], Decimal(0)) > masses[0] * limit:
-        node.flag(
-            "YIELD",
-            f"{event_words(v, node)} passes on {_fmt(sum(masses[1], Decimal(0)))} kg but "
-            f"consumes {_fmt(masses[0])} kg",
-        )
+def _class_words(v: Verifier, classes: frozenset[str]) -> str:
+    return " or ".join(sorted(c.replace("-", " ") for c in classes))
+
+
+def _count_problem(
+    v: Verifier,
+    cap: CountCap,
+    inputs: list[Input],
+    in_classes: list[frozenset[str]],
+    outputs: list[dict[str, Any]],
+    out_classes: list[frozenset[str]],
+) -> str | None:
+    """Too many pieces of ``cap.classes`` for the pieces they are made of, or None."""
+    made = [
+        v.rules.piece_count(Decimal(o["quantity"]["amount"]), o["quantity"]["unit"])
+        for o, c in zip(outputs, out_classes, strict=True)
+        if c & cap.classes
+    ]
+    used = [
+        v.rules.piece_count(i.amount, i.unit)
+        for i, c in zip(inputs, in_classes, strict=True)
+        if c & cap.of
+    ]
+    if not made or not used or any(n is None for n in (*made, *used)):
+        return None  # not counted in pieces: the mass caps judge it
+    out_n = sum((n for n in made if n is not None), Decimal(0))
+    in_n = sum((n for n in used if n is not None), Decimal(0))
+    if out_n * cap.per_pieces <= in_n * cap.max_pieces:
+        return None
+    per = (
+        f"{cap.max_pieces.normalize():f} for each piece consumed"
+        if cap.per_pieces == 1
+        else f"{cap.max_pieces.normalize():f} for every {cap.per_pieces.normalize():f} "
+        "pieces consumed"
+    )
+    return (
+        f"makes {out_n.normalize():f} pieces of {_class_words(v, cap.classes)} from "
+        f"{in_n.normalize():f} pieces of {_class_words(v, cap.of)}, more than {per}"
+    )
 
 
 def _transformation_balance(
     v: Verifier, node: Node, inputs: list[Input], flagged: set[str]
 ) -> None:
-    """Step 13 (YIELD): output mass within input mass times the process's maximum."""
+    """Step 13 (YIELD): outputs within the inputs the process transforms, times its
+    maximum yield, and each product class within its own cap (mass or pieces)."""
     rule = v.rules.yield_rule(node.body["process"])
-    if rule.max_yield is None and not rule.products:
+    if rule.max_yield is None and not rule.products and not rule.counts:
         return
-    masses = _masses(v, node, inputs, flagged)
-    if masses is None:
-        return
-    total_in, out_masses = masses
     outputs = node.body["outputs"]
-    what = event_words(v, node)
-    total_out = sum(out_masses, Decimal(0))
-    problems: list[str] = []
-    if rule.max_yield is not None and total_out > total_in * rule.max_yield:
-        problems.append(
-            f"yields {_fmt(total_out)} kg from {_fmt(total_in)} kg of inputs, above the "
-            f"maximum yield {rule.max_yield} of {rule.process}"
+    lots = lineage(v)
+    in_classes = [lots.classes(i.ref) for i in inputs]
+    out_classes = [lots.classes(f"{node.id}#{k}") for k in range(len(outputs))]
+    problems = [
+        p
+        for p in (
+            _count_problem(v, cap, inputs, in_classes, outputs, out_classes) for cap in rule.counts
         )
+        if p is not None
+    ]
+    masses = _masses(v, node, inputs, flagged)
+    if masses is not None:
+        problems += _mass_problems(v, node, rule, masses, in_classes, out_classes)
+    if problems:  # one fault (too much output), one finding
+        node.flag("YIELD", f"{event_words(v, node)} {'; and '.join(problems)}")
+
+
+def _mass_problems(
+    v: Verifier,
+    node: Node,
+    rule: YieldRule,
+    masses: tuple[list[Decimal], list[Decimal]],
+    in_classes: list[frozenset[str]],
+    out_classes: list[frozenset[str]],
+) -> list[str]:
+    in_masses, out_masses = masses
+    problems = []
+    if rule.max_yield is not None:
+        # the inputs the process transforms or passes on: padding it with inputs it
+        # does not use raises nothing
+        usable = v.rules.materials.consumed_by(node.body["process"]).union(*out_classes)
+        base = [m for m, c in zip(in_masses, in_classes, strict=True) if c & usable]
+        total_in = sum(base or in_masses, Decimal(0))
+        total_out = sum(out_masses, Decimal(0))
+        if total_out > total_in * rule.max_yield:
+            problems.append(
+                f"yields {_fmt(total_out)} kg from {_fmt(total_in)} kg of inputs it "
+                f"transforms, above the maximum yield {rule.max_yield} of {rule.process}"
+            )
+    exceeded: list[frozenset[str]] = []
     for cap in rule.products:
+        if any(done <= cap.classes for done in exceeded):
+            continue  # a cap on fewer of these classes already says it
         product = sum(
+            (m for m, c in zip(out_masses, out_classes, strict=True) if c & cap.classes),
+            Decimal(0),
+        )
+        base_in = sum(
+            (m for m, c in zip(in_masses, in_classes, strict=True) if c & cap.of), Decimal(0)
+        )
+        passed = sum(  # the same classes passed through: at most what came in
             (
                 m
-                for o, m in zip(outputs, out_masses, strict=True)
-                if cap.matches(o["material"]["name"])
+                for m, c in zip(in_masses, in_classes, strict=True)
+                if c & cap.classes and not c & cap.of
             ),
             Decimal(0),
         )
-        if product > total_in * cap.max_yield:
+        if not base_in and not passed:
+            continue  # made from nothing it can be made of: MATERIAL says so
+        if product > base_in * cap.max_yield + passed:
+            exceeded.append(cap.classes)
             problems.append(
-                f"yields {_fmt(product)} kg of {'/'.join(sorted(cap.words))} from "
-                f"{_fmt(total_in)} kg of inputs, above the maximum yield {cap.max_yield}"
+                f"yields {_fmt(product)} kg of {_class_words(v, cap.classes)} from "
+                f"{_fmt(base_in)} kg of {_class_words(v, cap.of)}, above the maximum "
+                f"yield {cap.max_yield}"
             )
-    if problems:  # one fault (too much output), one finding
-        node.flag("YIELD", f"{what} {'; and '.join(problems)}")
+    return problems
 
 
 def check_mass(v: Verifier, node: Node, inputs: list[Input], flagged: set[str]) -> None:
-    """Steps 11 (UNIT) and 13 (YIELD); skipped when an input did not resolve."""
+    """Steps 11 (UNIT) and 13 (YIELD); skipped when an input did not resolve. A
+    transfer's amounts are judged with its material (step 12, MATERIAL)."""
+    check_declared_masses(v, node)
     if any(i.output is None for i in inputs):
         return
-    if node.type == "transfer":
-        _transfer_balance(v, node, inputs, flagged)
-    elif node.type == "transformation":
+    if node.type == "transformation":
         _transformation_balance(v, node, inputs, flagged)
 
 

@@ -9,7 +9,6 @@ verdicts can only be compared when they were reached under the same rules.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -33,18 +32,28 @@ RULE_FILES = (
     "orders",
     "screening",
 )
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
 class ProductCap:
-    """A cap on the share of one product (matched by a word of its material name)."""
+    """A cap on the mass of the outputs of some material classes, per unit of mass of
+    the inputs of the classes they are made ``of`` (so padding a process with inputs
+    it does not transform raises nothing)."""
 
-    words: frozenset[str]
+    classes: frozenset[str]
+    of: frozenset[str]
     max_yield: Decimal
 
-    def matches(self, material: str) -> bool:
-        return bool(self.words & set(_WORD.findall(material.lower())))
+
+@dataclass(frozen=True)
+class CountCap:
+    """At most ``max_pieces`` output pieces of ``classes`` per ``per_pieces`` input
+    pieces of the classes they are made ``of`` (cells per wafer, modules per cell)."""
+
+    classes: frozenset[str]
+    of: frozenset[str]
+    max_pieces: Decimal
+    per_pieces: Decimal
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class YieldRule:
     process: str
     max_yield: Decimal | None
     products: tuple[ProductCap, ...]
+    counts: tuple[CountCap, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class Rules:
     generic_scopes: frozenset[str]
     failing_audit_results: frozenset[str]
     to_kg: dict[str, Decimal]
+    pieces: dict[str, Decimal]
     materials: MaterialRules
     boundaries: dict[str, Boundary]
     places: Places
@@ -79,6 +90,10 @@ class Rules:
     def yield_rule(self, process: str) -> YieldRule:
         """The rule of ``process``; an unknown process gets mass conservation (1.0)."""
         return self.yields.get(process) or YieldRule(process, Decimal(1), ())
+
+    def piece_count(self, amount: Decimal, unit: str) -> Decimal | None:
+        factor = self.pieces.get(unit)
+        return None if factor is None else amount * factor
 
     def same_region(self, region: str) -> list[str]:
         """``region`` and every code naming the same region (e.g. CN-XJ and CN-65)."""
@@ -115,20 +130,38 @@ def _object(value: object, where: str) -> dict[str, Any]:
     return value
 
 
+def _classes(item: dict[str, Any], key: str, where: str) -> frozenset[str]:
+    found = _strings(item.get(key), f"{where}.{key}")
+    if not found:
+        raise ConfigError(f"rules: {where}.{key} must name material classes")
+    return frozenset(found)
+
+
 def _yields(data: dict[str, Any]) -> dict[str, YieldRule]:
     out: dict[str, YieldRule] = {}
     for process, raw in _object(data.get("processes"), "yields.processes").items():
         rule = _object(raw, f"yields.{process}")
         cap = rule.get("max_yield")
+        where = f"yields.{process}"
         products = tuple(
             ProductCap(
-                frozenset(w.lower() for w in _strings(p.get("match"), f"{process} match")),
-                _decimal(p.get("max_yield"), f"yields.{process} product max_yield"),
+                _classes(p, "classes", where),
+                _classes(p, "of", where),
+                _decimal(p.get("max_yield"), f"{where} product max_yield"),
             )
-            for p in (_object(x, f"yields.{process} product") for x in rule.get("products", []))
+            for p in (_object(x, f"{where} product") for x in rule.get("products", []))
+        )
+        counts = tuple(
+            CountCap(
+                _classes(c, "classes", where),
+                _classes(c, "of", where),
+                _decimal(c.get("max_pieces"), f"{where} count max_pieces"),
+                _decimal(c.get("per_pieces"), f"{where} count per_pieces"),
+            )
+            for c in (_object(x, f"{where} count") for x in rule.get("counts", []))
         )
         out[process] = YieldRule(
-            process, None if cap is None else _decimal(cap, f"yields.{process}"), products
+            process, None if cap is None else _decimal(cap, where), products, counts
         )
     return out
 
@@ -172,6 +205,10 @@ def parse_rules(files: dict[str, bytes]) -> Rules:
         to_kg={
             unit: _decimal(v, f"units.{unit}")
             for unit, v in _object(data["units"].get("to_kg"), "to_kg").items()
+        },
+        pieces={
+            unit: _decimal(v, f"units.pieces.{unit}")
+            for unit, v in _object(data["units"].get("pieces", {}), "pieces").items()
         },
         materials=parse_material_rules(files),
         boundaries={
