@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -29,6 +29,7 @@ from ledger.errors import ConfigError, LedgerError
 from ledger.quantities import quantity_mass
 
 MATERIAL_FILES = ("materials", "processes")
+_CLASSIFIED_MAX = 4096  # distinct (code, name) pairs remembered per rules object
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -88,9 +89,23 @@ class MaterialRules:
     origins: dict[str, frozenset[str]]
     aliases: dict[str, str]
 
+    _classified: dict[tuple[str, str], frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     def classify(self, material: dict[str, Any]) -> frozenset[str]:
-        """The classes ``material`` may belong to (empty when its code is unknown)."""
-        digits = hs_digits(str(material.get("hs_code", "")))
+        """The classes ``material`` may belong to (empty when its code is unknown);
+        remembered per code and name, since one event may name a material many times."""
+        key = (str(material.get("hs_code", "")), str(material.get("name", "")))
+        found = self._classified.get(key)
+        if found is None:
+            if len(self._classified) >= _CLASSIFIED_MAX:
+                self._classified.clear()
+            found = self._classified[key] = self._classify(*key)
+        return found
+
+    def _classify(self, hs_code: str, name: str) -> frozenset[str]:
+        digits = hs_digits(hs_code)
         best, found = 0, []
         for cls in self.classes.values():
             length = max((_match(digits, p) for p in cls.prefixes), default=0)
@@ -99,7 +114,7 @@ class MaterialRules:
             elif length and length == best:
                 found.append(cls)
         if len(found) > 1:
-            words = _words(str(material.get("name", "")))
+            words = _words(name)
             named = [c for c in found if c.named(words)]
             found = named or found
         return frozenset(c.name for c in found)
@@ -275,9 +290,16 @@ def consumed_classes(rules: MaterialRules, c: Consumed) -> frozenset[str]:
 def _passes_as(rules: MaterialRules, c: Consumed, material: dict[str, Any]) -> bool:
     """``material`` is what ``c`` is: same heading, and, where both are classified, no
     class the input is not (an output cannot be more than its input may be)."""
-    if heading(c.output["material"]["hs_code"]) != heading(material["hs_code"]):
+    head = heading(c.output["material"]["hs_code"])
+    return _passes_as_known(rules, head, consumed_classes(rules, c), material)
+
+
+def _passes_as_known(
+    rules: MaterialRules, head: str, have: frozenset[str], material: dict[str, Any]
+) -> bool:
+    if head != heading(material["hs_code"]):
         return False
-    have, claim = consumed_classes(rules, c), rules.classify(material)
+    claim = rules.classify(material)
     return not have or not claim or bool(claim & have)
 
 
@@ -317,9 +339,15 @@ def transfer_problems(
     the precision it is written in. Amounts that cannot be compared at all are UNIT."""
     problems = []
     groups: dict[frozenset[int], list[int]] = {}
+    # each input's heading and classes once: a transfer may move hundreds of lots
+    consumed = [
+        (heading(c.output["material"]["hs_code"]), consumed_classes(rules, c)) for c in inputs
+    ]
     for i, out in enumerate(outputs):
         sources = frozenset(
-            j for j, inp in enumerate(inputs) if _passes_as(rules, inp, out["material"])
+            j
+            for j, (head, have) in enumerate(consumed)
+            if _passes_as_known(rules, head, have, out["material"])
         )
         if sources:
             groups.setdefault(sources, []).append(i)
