@@ -26,9 +26,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ledger.encoding import format_timestamp, parse_timestamp
+from ledger.encoding import parse_timestamp
 from ledger.errors import LedgerError, MalformedError, TooLargeError, UsageError
-from ledger.screening import name_key
+from ledger.screening import name_key, version_bundle, version_summary
 
 MAX_ORDER_BYTES = 4_000_000
 MAX_ORDERS = 10_000
@@ -137,28 +137,13 @@ class OrderList:
 
     def summary(self) -> dict[str, Any]:
         """What a verdict says of the list it applied (never its contents)."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "loaded_at": format_timestamp(self.loaded_at),
-            "listings": len(self.orders),
-        }
+        return version_summary(self.name, self.kind, self.sha256, self.loaded_at, self.orders)
 
     def to_bundle(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "loaded_at": format_timestamp(self.loaded_at),
-            "csv": self.data.decode("utf-8"),
-        }
         dates = [o.issued_on for o in self.orders]
-        if dates:
-            out["effective_on"] = max(dates).isoformat()
-        if self.source:
-            out["source"] = self.source
-        return out
+        return version_bundle(
+            self.name, self.kind, self.sha256, self.loaded_at, self.data, dates, self.source
+        )
 
 
 def _bad(line: int, message: str) -> MalformedError:

@@ -24,7 +24,7 @@ import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -288,29 +288,52 @@ class ScreeningList:
 
     def summary(self) -> dict[str, Any]:
         """What a verdict says of the list it applied (never its contents)."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "loaded_at": format_timestamp(self.loaded_at),
-            "listings": len(self.listings),
-        }
+        return version_summary(self.name, self.kind, self.sha256, self.loaded_at, self.listings)
 
     def to_bundle(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "loaded_at": format_timestamp(self.loaded_at),
-            "csv": self.data.decode("utf-8"),
-        }
         dates = [x.effective for x in self.listings if x.effective is not None]
-        if dates:
-            out["effective_on"] = max(dates).isoformat()
-        if self.source:
-            out["source"] = self.source
-        return out
+        return version_bundle(
+            self.name, self.kind, self.sha256, self.loaded_at, self.data, dates, self.source
+        )
 
+
+
+def version_summary(
+    name: str, kind: str, sha256: str, loaded_at: datetime, rows: Sized
+) -> dict[str, Any]:
+    """What a verdict says of a list version it applied, of either kind (never its rows)."""
+    return {
+        "name": name,
+        "kind": kind,
+        "sha256": sha256,
+        "loaded_at": format_timestamp(loaded_at),
+        "listings": len(rows),
+    }
+
+
+def version_bundle(
+    name: str,
+    kind: str,
+    sha256: str,
+    loaded_at: datetime,
+    data: bytes,
+    effective: list[date],
+    source: str | None,
+) -> dict[str, Any]:
+    """A list version as an evidence bundle carries it: its bytes as loaded, so the
+    offline verifier applies the very list the online one did."""
+    out: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "sha256": sha256,
+        "loaded_at": format_timestamp(loaded_at),
+        "csv": data.decode("utf-8"),
+    }
+    if effective:
+        out["effective_on"] = max(effective).isoformat()
+    if source:
+        out["source"] = source
+    return out
 
 def _date(value: str, what: str) -> date | None:
     value = value.strip()
