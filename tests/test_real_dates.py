@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +25,13 @@ from ledger.encoding import format_timestamp
 from ledger.errors import SchemaError
 from ledger.keys import Signer
 from test_schemas import EXAMPLE_BODIES
-from verify_fixtures import AUDITOR, CottonChain, World, day, make_world
+from verify_fixtures import (
+    AUDITOR,
+    CottonChain,
+    World,
+    any_world_fixture,  # noqa: F401 - the `any_world` fixture
+    day,
+)
 
 NOT_REAL = [
     "2025-02-30",  # February has 28 days in 2025
@@ -159,19 +164,6 @@ def signed_by_hand(monkeypatch: pytest.MonkeyPatch, issued_at: str | None = None
         yield
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    import pg
-
-    db = None
-    if request.param == "postgresql":
-        reason = pg.unavailable()
-        if reason:
-            pytest.skip(reason)
-        db = pg.fresh_schema()
-    w = make_world(tmp_path, db)
-    yield w
-    w.ledger.store.close()
 
 
 def _refused(w: World, append: Any, said: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,8 @@ from verify_fixtures import (
     ENTRY_NUMBER,
     CottonChain,
     World,
+    any_world_fixture,  # noqa: F401 - the `any_world` fixture
     day,
-    make_world,
     only,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
@@ -56,19 +55,6 @@ def verdict_validator() -> Draft202012Validator:
 # -- clean chains -----------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    import pg
-
-    db = None
-    if request.param == "postgresql":
-        reason = pg.unavailable()
-        if reason:
-            pytest.skip(reason)
-        db = pg.fresh_schema()
-    w = make_world(tmp_path, db)
-    yield w
-    w.ledger.store.close()
 
 
 def test_clean_cotton_chain_passes_with_no_findings(any_world: World) -> None:

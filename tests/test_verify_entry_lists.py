@@ -8,7 +8,6 @@ listing before, across or after those dates, and expects exactly one code, once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,8 @@ from verify_fixtures import (
     T0,
     CottonChain,
     World,
+    any_world_fixture,  # noqa: F401 - the `any_world` fixture
     day,
-    make_world,
     only,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
@@ -34,19 +33,6 @@ HEADER = "name,aliases,list_section,effective_date,removed_date\n"
 SPINNER = "Coimbatore Spinners Limited"  # the spinner's legal name in the cotton chain
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    import pg
-
-    db = None
-    if request.param == "postgresql":
-        reason = pg.unavailable()
-        if reason:
-            pytest.skip(reason)
-        db = pg.fresh_schema()
-    w = make_world(tmp_path, db)
-    yield w
-    w.ledger.store.close()
 
 
 def cotton(w: World, **actors: Any) -> CottonChain:

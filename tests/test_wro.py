@@ -9,9 +9,7 @@ from Xinjiang, which that rule reports on its own).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from wro_chains import Tier, build, cotton, solar, tuna
@@ -23,11 +21,11 @@ from ledger.verify.order_rules import Modification
 from ledger.verify.rules import default_rules
 from ledger.verify.source import LedgerSource
 from ledger.verify.verdict import STEP_OF, Verdict
-from verify_fixtures import (  # noqa: F401 - the `world` fixture
+from verify_fixtures import (
     WRO_LIST,
     World,
-    make_world,
-    world_fixture,
+    any_world_fixture,  # noqa: F401 - the `any_world` fixture
+    world_fixture,  # noqa: F401 - the `world` fixture
 )
 
 HEADER = (
@@ -36,19 +34,6 @@ HEADER = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    import pg
-
-    db = None
-    if request.param == "postgresql":
-        reason = pg.unavailable()
-        if reason:
-            pytest.skip(reason)
-        db = pg.fresh_schema()
-    w = make_world(tmp_path, db)
-    yield w
-    w.ledger.store.close()
 
 
 def verdict_of(w: World) -> Verdict:
@@ -87,13 +72,13 @@ def add_orders(w: World, rows: str, name: str = "extra-orders") -> None:
 # -- producer and merchandise ----------------------------------------------------------------
 
 
-def test_listed_producers_garments_are_caught_by_alias_on_both_backends(both: World) -> None:
+def test_listed_producers_garments_are_caught_by_alias_on_both_backends(any_world: World) -> None:
     tiers = cotton(
         knitter=("Henan Knit Fabrics Co., Ltd.", "CN", "CN-HA"),
         garment=("Henan Hero Vast Garment Co., Ltd", "CN", "CN-HA"),
     )
-    build(both, tiers, arrival="2025-04-20")
-    (message,) = exactly(both, "WRO")
+    build(any_world, tiers, arrival="2025-04-20")
+    (message,) = exactly(any_world, "WRO")
     assert "wro-2020-08-11-hero-vast" in message
     assert "'Henan Hero Vast Garment Co., Ltd.'" in message  # the alias that matched
     assert "an alias of 'Hero Vast Group'" in message  # and the listed main name
@@ -222,9 +207,9 @@ def test_a_vessel_order_by_vessel_name_then_the_finding_governs(world: World) ->
     assert "'DA WANG' matches the listed name 'Da Wang'" in message
 
 
-def test_a_finding_and_a_wro_on_the_same_goods_report_the_finding(both: World) -> None:
-    build(both, tuna({"name": "Da Wang"}), start="2025-03-01")
-    (message,) = exactly(both, "FINDING")
+def test_a_finding_and_a_wro_on_the_same_goods_report_the_finding(any_world: World) -> None:
+    build(any_world, tuna({"name": "Da Wang"}), start="2025-03-01")
+    (message,) = exactly(any_world, "FINDING")
     assert "fnd-2022-01-28-da-wang" in message
     assert "wro-2020-08-18-da-wang, which this Finding governs" in message
 
@@ -248,10 +233,10 @@ def test_a_fleet_order_reaches_vessels_by_their_operator(world: World) -> None:
 # -- derived goods ----------------------------------------------------------------------------
 
 
-def test_hoshine_silicon_inside_malaysian_modules(both: World) -> None:
+def test_hoshine_silicon_inside_malaysian_modules(any_world: World) -> None:
     tiers = solar(("Hoshine Silicon (Jia Xing) Industry Co., Ltd.", "CN", "CN-ZJ"))
-    build(both, tiers)
-    (message,) = exactly(both, "WRO")
+    build(any_world, tiers)
+    (message,) = exactly(any_world, "WRO")
     assert "wro-2021-06-24-hoshine" in message
     assert "lot 'SMELTER-1'" in message and "HS 2804.69" in message
     assert "an alias of 'Hoshine Silicon Industry Co., Ltd.'" in message
