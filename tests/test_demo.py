@@ -22,6 +22,9 @@ def test_demo_builds_the_promised_ledger(
     statuses = {s["entry_number"]: (s["expected"], s["status"]) for s in summary["shipments"]}
     assert all(expected == got for expected, got in statuses.values()), statuses
     assert {s["status"] for s in summary["shipments"]} == {"pass", "review", "fail"}
+    codes = {s["entry_number"]: s["codes"] for s in summary["shipments"]}
+    assert "WRO" in codes["SSI-2508219-3"]  # Hoshine silicon inside Malaysian modules
+    assert "WRO" not in codes["SSI-2502114-6"]
     codes = {code for s in summary["shipments"] for code in s["codes"]}
     assert {"REGION_HIGH_RISK", "ENTITY_LISTED", "CERT_INVALID", "YIELD", "CERT_MISSING"} <= codes
     assert [r["code"] for r in summary["refused_at_append"]] == ["OVERCONSUMED"]

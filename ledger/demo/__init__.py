@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ledger.demo.base import Builder, DemoLedger
 from ledger.demo.cotton import add_cotton_chains
-from ledger.demo.solar import add_solar_chain
+from ledger.demo.solar import add_hoshine_chain, add_solar_chain
 from ledger.scenario import Scenario
 
 __all__ = ["DemoLedger", "build_demo"]
@@ -25,6 +25,7 @@ def build_demo(scenario: Scenario, now: datetime) -> DemoLedger:
     _actors(b)
     add_cotton_chains(b, s)
     add_solar_chain(b, s)
+    add_hoshine_chain(b, s)
     return b.result
 
 

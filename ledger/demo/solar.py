@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.demo.base import Builder, at, lot
+from ledger.log import Receipt
 from ledger.scenario import Scenario
 
 
@@ -76,10 +79,6 @@ def add_solar_chain(b: Builder, s: Scenario) -> None:
             )
     quartz = ("quartz", "2506.10")
     mgsi = ("metallurgical-grade silicon", "2804.69")
-    poly = ("polysilicon", "2804.61")
-    wafers = ("silicon wafers", "3818.00")
-    cells = ("solar cells", "8541.42")
-    modules = ("solar modules", "8541.43")
     ore = lot("NQ-24-310", quartz, "60000")
     mined = s.origin(
         "party:nordic-quartz", "facility:nordic-quartz-mine", *quartz, [ore], "2024-06-01", b.now
@@ -103,23 +102,115 @@ def add_solar_chain(b: Builder, s: Scenario) -> None:
         at("2024-07-01"),
         b.now,
     )
-    moved = s.hand_over(
+    _modules_from_silicon(
+        b,
+        s,
+        smelted,
+        silicon,
         "party:fjord-silicon",
+        tag="24",
+        start="2024-07",
+        ship_as=(
+            "crystalline silicon modules, Norway to Malaysia",
+            "pass",
+            "SSI-2502114-6",
+            "party:kedah-solar",
+            "2025-02-11",
+        ),
+    )
+
+
+def add_hoshine_chain(b: Builder, s: Scenario) -> None:
+    """Modules made in Malaysia from polysilicon refined in Germany, whose metallurgical
+    silicon came from Hoshine's Zhejiang subsidiary: the Hoshine WRO follows silica-based
+    goods and everything made from them wherever made, so the entry is caught (WRO)."""
+    hoshine = "party:hoshine-jiaxing"
+    b.party(
+        hoshine,
+        "Hoshine Silicon (Jia Xing) Industry Co., Ltd.",
+        "CN",
+        ["supplier"],
+        locality="Jiaxing",
+    )
+    b.facility("facility:hoshine-quarry", "Pinghu Quartz Pit", hoshine, "CN", "CN-ZJ",
+               ["quarrying"], "Pinghu")  # fmt: skip
+    b.facility("facility:hoshine-jiaxing", "Jiaxing Silicon Smelter", hoshine, "CN", "CN-ZJ",
+               ["smelting"], "Jiaxing")  # fmt: skip
+    ore = lot("HSJ-Q-25-07", ("quartz", "2506.10"), "45000")
+    mined = s.origin(
+        hoshine, "facility:hoshine-quarry", "quartz", "2506.10", [ore], "2025-01-10", b.now
+    )
+    silicon = lot("HSJ-MG-25-31", ("metallurgical-grade silicon", "2804.69"), "18000")
+    smelted = s.transform(
+        hoshine,
+        "facility:hoshine-jiaxing",
+        "smelting",
+        [(mined.attestation + "#0", "45000")],
+        [silicon],
+        at("2025-01-25"),
+        b.now,
+    )
+    _modules_from_silicon(
+        b,
+        s,
+        smelted,
+        silicon,
+        hoshine,
+        tag="25",
+        start="2025-02",
+        ship_as=(
+            "modules from Hoshine silicon, refined in Germany",
+            "fail",
+            "SSI-2508219-3",
+            "party:kedah-solar",
+            "2025-08-21",
+        ),
+    )
+
+
+def _modules_from_silicon(
+    b: Builder,
+    s: Scenario,
+    smelted: Receipt,
+    silicon: dict[str, Any],
+    smelter: str,
+    *,
+    tag: str,
+    start: str,
+    ship_as: tuple[str, str, str, str, str],
+) -> None:
+    """Polysilicon in Bavaria, wafers and cells in Penang, modules in Kulim, shipped to
+    Sunrise Solar: the tiers both solar chains share (``tag`` keeps their lots apart;
+    events fall in the months after ``start``, YYYY-MM)."""
+    year, month = (int(x) for x in start.split("-"))
+
+    def day(months: int, dd: int) -> str:
+        m = month + months
+        return f"{year + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}-{dd:02d}"
+
+    poly = ("polysilicon", "2804.61")
+    wafers = ("silicon wafers", "3818.00")
+    cells = ("solar cells", "8541.42")
+    modules = ("solar modules", "8541.43")
+    mgsi_kg = silicon["quantity"]["amount"]
+    moved = s.hand_over(
+        smelter,
         "party:bavaria-poly",
         smelted,
         silicon,
-        at("2024-07-20"),
+        at(day(0, 20)),
         b.now,
-        invoice="FS-INV-24-088",
+        invoice=f"{silicon['lot']}-INV",
     )
-    polysilicon = lot("BP-PS-24-4410", poly, "20000")
+    poly_kg = str(int(mgsi_kg) * 5 // 6)
+    polysilicon = lot(f"BP-PS-{tag}-4410", poly, poly_kg)
     refined = s.transform(
         "party:bavaria-poly",
         "facility:bavaria-poly",
         "polysilicon-production",
-        [(moved.attestation + "#0", "24000")],
+        [(moved.attestation + "#0", mgsi_kg)],
         [polysilicon],
-        at("2024-08-30"),
+        at(day(1, 30)),
         b.now,
     )
     moved = s.hand_over(
@@ -127,27 +218,31 @@ def add_solar_chain(b: Builder, s: Scenario) -> None:
         "party:penang-wafer",
         refined,
         polysilicon,
-        at("2024-09-25"),
+        at(day(2, 25)),
         b.now,
-        invoice="BP-INV-24-4410",
+        invoice=f"BP-INV-{tag}-4410",
     )
+    pieces = int(poly_kg) * 50
     sliced = s.transform(
         "party:penang-wafer",
         "facility:penang-wafer",
         "wafering",
-        [(moved.attestation + "#0", "20000")],
-        [lot("PW-W-24-901", wafers, "1000000", "pcs", "12000")],
-        at("2024-10-20"),
+        [(moved.attestation + "#0", poly_kg)],
+        [lot(f"PW-W-{tag}-901", wafers, str(pieces), "pcs", str(int(poly_kg) * 3 // 5))],
+        at(day(3, 20)),
         b.now,
     )
-    cell_lot = lot("PW-C-24-902", cells, "980000", "pcs", "11700")
+    cell_count = pieces * 98 // 100
+    cell_lot = lot(
+        f"PW-C-{tag}-902", cells, str(cell_count), "pcs", str(int(poly_kg) * 585 // 1000)
+    )
     made_cells = s.transform(
         "party:penang-wafer",
         "facility:penang-wafer",
         "cell-production",
-        [(sliced.attestation + "#0", "1000000")],
+        [(sliced.attestation + "#0", str(pieces))],
         [cell_lot],
-        at("2024-11-10"),
+        at(day(4, 10)),
         b.now,
     )
     moved = s.hand_over(
@@ -155,18 +250,21 @@ def add_solar_chain(b: Builder, s: Scenario) -> None:
         "party:kedah-solar",
         made_cells,
         cell_lot,
-        at("2024-11-25"),
+        at(day(4, 25)),
         b.now,
-        invoice="PW-INV-24-902",
+        invoice=f"PW-INV-{tag}-902",
     )
-    module_lot = lot("KSM-M-24-1201", modules, "9800", "pcs", "11700")
+    module_count = str(cell_count // 100)
+    module_lot = lot(
+        f"KSM-M-{tag}-1201", modules, module_count, "pcs", str(int(poly_kg) * 585 // 1000)
+    )
     assembled = s.transform(
         "party:kedah-solar",
         "facility:kedah-solar",
         "module-assembly",
-        [(moved.attestation + "#0", "980000")],
+        [(moved.attestation + "#0", str(cell_count))],
         [module_lot],
-        at("2024-12-15"),
+        at(day(5, 15)),
         b.now,
     )
     sold = s.hand_over(
@@ -174,21 +272,22 @@ def add_solar_chain(b: Builder, s: Scenario) -> None:
         "party:sunrise-solar",
         assembled,
         module_lot,
-        at("2025-01-05"),
+        at(day(6, 5)),
         b.now,
-        invoice="KSM-EXP-25-001",
+        invoice=f"KSM-EXP-{tag}-001",
     )
+    label, expect, entry, maker, arrival = ship_as
     b.ship(
-        "crystalline silicon modules, Norway to Malaysia",
-        "pass",
+        label,
+        expect,
         "party:sunrise-solar",
-        "SSI-2502114-6",
+        entry,
         sold.attestation + "#0",
-        "9800",
-        "party:kedah-solar",
-        "party:kedah-solar",
+        module_count,
+        maker,
+        maker,
         "MY",
-        "2025-02-11",
+        arrival,
         "8541.43.0010",
         "Crystalline silicon photovoltaic modules",
     )
