@@ -66,6 +66,16 @@ def visit(driver: Any, url: str) -> str:
     return text
 
 
+def _reloaded() -> tuple[type[Exception], ...]:
+    """Errors of an element read while the page under it is replaced (wait and retry)."""
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
+
+    return (StaleElementReferenceException, NoSuchElementException)
+
+
 def sign_in(driver: Any, site: str, token: str) -> None:
     driver.delete_all_cookies()
     visit(driver, site + "/signin")
@@ -77,14 +87,16 @@ def sign_in(driver: Any, site: str, token: str) -> None:
         found = d.find_elements(_by("CSS_SELECTOR"), "header .who")
         return str(found[0].text) if found else ""
 
-    WebDriverWait(driver, 15).until(lambda d: "Signed in as" in header(d))
+    WebDriverWait(driver, 15, ignored_exceptions=_reloaded()).until(
+        lambda d: "Signed in as" in header(d)
+    )
     assert not console_errors(driver)
 
 
 def wait_for_text(driver: Any, element_id: str, timeout: float = 10) -> str:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(
+    WebDriverWait(driver, timeout, ignored_exceptions=_reloaded()).until(
         lambda d: d.find_element(_by("ID"), element_id).text.strip() not in ("", "\u2026")
     )
     text: str = driver.find_element(_by("ID"), element_id).text
@@ -251,7 +263,7 @@ def test_the_api_explorer_tries_a_route(driver: Any, site: str) -> None:
     form.find_element(_by("CSS_SELECTOR"), "button").click()
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, 10).until(
+    WebDriverWait(driver, 10, ignored_exceptions=_reloaded()).until(
         lambda d: "200" in form.find_element(_by("CSS_SELECTOR"), ".response").text
     )
     assert '"status": "ok"' in form.find_element(_by("CSS_SELECTOR"), ".response").text

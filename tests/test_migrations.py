@@ -61,18 +61,18 @@ def test_cli_db_status(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_list_kinds_reach_a_database_made_before_them(home: Home) -> None:
-    """Migration 6 on a database at version 5: its list versions become entity lists."""
+    """Migration 8 on a database at version 7: its list versions become entity lists."""
     from ledger.lists import loaded_versions
 
     store = SqlStore.open(home.db_url())
-    try:  # turn the fresh database back into one of version 5, with a list recorded
+    try:  # turn the fresh database back into one of version 7, with a list recorded
         drop = (
             'DROP TRIGGER IF EXISTS schema_migration_no_delete ON "schema_migration"'
             if store.is_postgres
             else 'DROP TRIGGER IF EXISTS "schema_migration_no_delete"'
         )
         store.db.execute_sql(drop)
-        store.db.execute_sql('DELETE FROM "schema_migration" WHERE version = 6')
+        store.db.execute_sql('DELETE FROM "schema_migration" WHERE version = 8')
         store.db.execute_sql('ALTER TABLE "screening_list" DROP COLUMN kind')
         p = store.db.param
         store.db.execute_sql(
@@ -80,7 +80,7 @@ def test_list_kinds_reach_a_database_made_before_them(home: Home) -> None:
             f"VALUES ({p}, {p}, {p}, {p}, {p})",
             ("old", "0" * 64, "2025-01-01T00:00:00.000000Z", None, b"name\nAcme Co\n"),
         )
-        assert status(store).version == 5
+        assert status(store).version == 7
     finally:
         store.close()
     store = SqlStore.open(home.db_url())
