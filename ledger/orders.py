@@ -28,7 +28,13 @@ from typing import Any, ClassVar
 
 from ledger.encoding import parse_timestamp
 from ledger.errors import LedgerError, MalformedError, TooLargeError, UsageError
-from ledger.screening import name_key, version_bundle, version_summary
+from ledger.screening import (
+    check_bundled_hash,
+    name_key,
+    read_capped,
+    version_bundle,
+    version_summary,
+)
 
 MAX_ORDER_BYTES = 4_000_000
 MAX_ORDERS = 10_000
@@ -287,11 +293,7 @@ def parse_orders(
 
 
 def read_orders_file(path: Path, *, name: str | None, loaded_at: datetime) -> OrderList:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_ORDER_BYTES + 1)
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror}") from e
+    data = read_capped(path, MAX_ORDER_BYTES)
     return parse_orders(data, name=name or path.stem, loaded_at=loaded_at, source=path.name)
 
 
@@ -305,9 +307,5 @@ def orders_from_bundle(item: dict[str, Any]) -> OrderList:
         str(item["csv"]).encode("utf-8"), name=str(item["name"]), loaded_at=when,
         source=item.get("source"),
     )
-    if parsed.sha256 != item["sha256"]:
-        raise MalformedError(
-            f"WRO/Findings list {item['name']!r}: its bytes hash to {parsed.sha256}, "
-            f"not the stated {item['sha256']}"
-        )
+    check_bundled_hash("WRO/Findings list", item, parsed.sha256)
     return parsed

@@ -391,12 +391,26 @@ def parse_list(
     )
 
 
-def read_list_file(path: Path, *, name: str | None, loaded_at: datetime) -> ScreeningList:
+def read_capped(path: Path, limit: int) -> bytes:
+    """A list file's bytes, at most one past ``limit`` (so the parser refuses it as too
+    large without reading all of an oversized file)."""
     try:
         with path.open("rb") as f:
-            data = f.read(MAX_LIST_BYTES + 1)
+            return f.read(limit + 1)
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from e
+
+
+def check_bundled_hash(what: str, item: dict[str, Any], sha256: str) -> None:
+    """A list carried in a bundle must be the very bytes its stated SHA-256 names."""
+    if sha256 != item["sha256"]:
+        raise MalformedError(
+            f"{what} {item['name']!r}: its bytes hash to {sha256}, not the stated {item['sha256']}"
+        )
+
+
+def read_list_file(path: Path, *, name: str | None, loaded_at: datetime) -> ScreeningList:
+    data = read_capped(path, MAX_LIST_BYTES)
     return parse_list(data, name=name or path.stem, loaded_at=loaded_at, source=str(path.name))
 
 
@@ -409,11 +423,7 @@ def from_bundle(item: dict[str, Any]) -> ScreeningList:
         loaded_at=parse_timestamp(item["loaded_at"], what="loaded_at"),
         source=item.get("source"),
     )
-    if parsed.sha256 != item["sha256"]:
-        raise MalformedError(
-            f"screening list {item['name']!r}: its bytes hash to {parsed.sha256}, "
-            f"not the stated {item['sha256']}"
-        )
+    check_bundled_hash("screening list", item, parsed.sha256)
     return parsed
 
 

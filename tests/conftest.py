@@ -27,7 +27,7 @@ DATA = ROOT / "data"
 SHARED_STANDARDS = ROOT.parent / "shared" / "standards"
 
 
-def shared_path(*parts: str) -> Path:
+def vendored_path(*parts: str) -> Path:
     """A public test file the project carries: ``vectors/...`` or ``data/...``.
 
     They are vendored (tests/vectors/external/, data/), so a clone anywhere passes; a

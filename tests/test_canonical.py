@@ -1,4 +1,4 @@
-"""Canonical JSON (RFC 8785) against the shared vectors, and strict parsing of hostile input."""
+"""Canonical JSON (RFC 8785) against the vendored vectors, and strict parsing of hostile input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_path
+from conftest import vendored_path
 from ledger.canonical import canonical_bytes, parse_canonical, parse_json
 from ledger.errors import MalformedError, TooLargeError
 from ledger.keys import Signer
@@ -20,8 +20,8 @@ JCS_NAMES = ["arrays", "french", "structures", "unicode", "values", "weird"]
 
 @pytest.mark.parametrize("name", JCS_NAMES)
 def test_jcs_vectors(name: str) -> None:
-    source = shared_path("vectors", "jcs", "input", f"{name}.json").read_bytes()
-    expected = shared_path("vectors", "jcs", "output", f"{name}.json").read_bytes()
+    source = vendored_path("vectors", "jcs", "input", f"{name}.json").read_bytes()
+    expected = vendored_path("vectors", "jcs", "output", f"{name}.json").read_bytes()
     assert canonical_bytes(json.loads(source)) == expected.rstrip(b"\n")
 
 
@@ -39,26 +39,26 @@ def _base58(text: str) -> bytes:
 def test_eddsa_jcs_2022_vectors_canonical_form_hashes_and_signature() -> None:
     """Our JCS and Ed25519 signer reproduce the W3C eddsa-jcs-2022 test vectors exactly."""
     folder = ("vectors", "eddsa-jcs-2022")
-    unsigned = json.loads(shared_path(*folder, "unsigned.json").read_bytes())
-    proof_config = json.loads(shared_path(*folder, "proofConfigJCS.json").read_bytes())
+    unsigned = json.loads(vendored_path(*folder, "unsigned.json").read_bytes())
+    proof_config = json.loads(vendored_path(*folder, "proofConfigJCS.json").read_bytes())
     canon_doc = canonical_bytes(unsigned)
     canon_proof = canonical_bytes(proof_config)
-    assert canon_doc == shared_path(*folder, "canonDocJCS.txt").read_bytes().strip()
-    assert canon_proof == shared_path(*folder, "proofCanonJCS.txt").read_bytes().strip()
+    assert canon_doc == vendored_path(*folder, "canonDocJCS.txt").read_bytes().strip()
+    assert canon_proof == vendored_path(*folder, "proofCanonJCS.txt").read_bytes().strip()
     doc_hash = hashlib.sha256(canon_doc).digest()
     proof_hash = hashlib.sha256(canon_proof).digest()
-    assert doc_hash.hex() == shared_path(*folder, "docHashJCS.txt").read_text().strip()
-    assert (proof_hash + doc_hash).hex() == shared_path(
+    assert doc_hash.hex() == vendored_path(*folder, "docHashJCS.txt").read_text().strip()
+    assert (proof_hash + doc_hash).hex() == vendored_path(
         *folder, "combinedHashJCS.txt"
     ).read_text().strip()
-    keys = json.loads(shared_path(*folder, "keyPair.json").read_bytes())
+    keys = json.loads(vendored_path(*folder, "keyPair.json").read_bytes())
     private = _base58(keys["privateKeyMultibase"][1:])
     public = _base58(keys["publicKeyMultibase"][1:])
     assert private[:2] == b"\x80\x26" and public[:2] == b"\xed\x01"
     signer = Signer.from_seed(private[2:])
     assert signer.public_key == public[2:]
     signature = signer.sign(proof_hash + doc_hash)
-    assert signature.hex() == shared_path(*folder, "sigHexJCS.txt").read_text().strip()
+    assert signature.hex() == vendored_path(*folder, "sigHexJCS.txt").read_text().strip()
 
 
 @pytest.mark.parametrize(

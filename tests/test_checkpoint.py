@@ -1,4 +1,4 @@
-"""Signed notes and checkpoints against the shared C2SP vector and hostile inputs."""
+"""Signed notes and checkpoints against the public C2SP vector (vendored) and hostile inputs."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _signed(text: str, name: str = ORIGIN, key: nacl.signing.SigningKey = KEY) -
     return sign_note(text, name, key)
 
 
-def test_shared_vector_verifies() -> None:
+def test_public_vector_verifies() -> None:
     note, vkey = _example()
     verifier = parse_vkey(vkey)
     assert verifier.name == "example.com/foo"
@@ -56,7 +56,7 @@ def test_shared_vector_verifies() -> None:
     assert open_note(note, verifier) == "This is an example message.\n"
 
 
-def test_shared_vector_any_changed_byte_fails() -> None:
+def test_public_vector_any_changed_byte_fails() -> None:
     note, vkey = _example()
     verifier = parse_vkey(vkey)
     for i in range(len(note)):
@@ -68,7 +68,7 @@ def test_shared_vector_any_changed_byte_fails() -> None:
             assert isinstance(info.value, CheckpointError), (i, delta, info.value)
 
 
-def test_vkey_round_trip_and_shared_format() -> None:
+def test_vkey_round_trip_and_public_format() -> None:
     _, vkey = _example()
     v = parse_vkey(vkey)
     assert vkey_for(v.name, v.public_key) == vkey

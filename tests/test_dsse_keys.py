@@ -1,4 +1,4 @@
-"""DSSE envelopes (PAE against the shared vector) and key files."""
+"""DSSE envelopes (PAE against the public vector, vendored) and key files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_path
+from conftest import vendored_path
 from ledger.dsse import PAYLOAD_TYPE, cosign, pae, parse_envelope, sign_envelope
 from ledger.errors import KeyFileError, MalformedError, TooLargeError
 from ledger.keys import (
@@ -23,14 +23,14 @@ from ledger.keys import (
 
 
 def test_pae_matches_the_dsse_protocol_vector() -> None:
-    vector = json.loads(shared_path("vectors", "dsse", "hello-world.json").read_text())
+    vector = json.loads(vendored_path("vectors", "dsse", "hello-world.json").read_text())
     body = vector["serialized_body"].encode()
     assert pae(vector["payload_type"], body) == vector["pae"].encode()
 
 
 def test_dsse_vector_envelope_parses_as_dsse_shape() -> None:
     """The vector envelope is DSSE, but not ours: its payloadType and keyless sig are refused."""
-    vector = json.loads(shared_path("vectors", "dsse", "hello-world.json").read_text())
+    vector = json.loads(vendored_path("vectors", "dsse", "hello-world.json").read_text())
     with pytest.raises(MalformedError, match="payloadType"):
         parse_envelope(vector["envelope"])
 

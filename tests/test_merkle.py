@@ -1,4 +1,4 @@
-"""The Merkle tree against the shared RFC 6962 vectors and against itself for small trees."""
+"""The Merkle tree against the vendored RFC 6962 vectors and against itself for small trees."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def hits(lst: object, name: str, on: str | None = None) -> list[str]:
     return [m.listing.name for m in found]
 
 
-def test_the_shared_list_parses_with_its_hash(uflpa: object) -> None:
+def test_the_vendored_list_parses_with_its_hash(uflpa: object) -> None:
     data = ENTITY_LIST.read_bytes()
     assert uflpa.sha256 == hashlib.sha256(data).hexdigest()  # type: ignore[attr-defined]
     assert len(uflpa.listings) == 91  # type: ignore[attr-defined]

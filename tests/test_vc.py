@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import PASSPHRASE, T0, run_cli, shared_path, shared_standards_path
+from conftest import PASSPHRASE, T0, run_cli, shared_standards_path, vendored_path
 from ledger.cli import vc_cmds
 from ledger.didkey import (
     did_key,
@@ -32,7 +32,7 @@ NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def _vector(name: str) -> Any:
-    return json.loads(shared_path(*VECTORS, name).read_bytes())
+    return json.loads(vendored_path(*VECTORS, name).read_bytes())
 
 
 def _vector_signer() -> Signer:
@@ -50,7 +50,7 @@ def test_signing_reproduces_the_eddsa_jcs_2022_vector_byte_for_byte() -> None:
         method=config["verificationMethod"],
     )
     expected = _vector("signedJCS.json")
-    assert signed["proof"]["proofValue"] == shared_path(*VECTORS, "sigBTC58JCS.txt").read_text()
+    assert signed["proof"]["proofValue"] == vendored_path(*VECTORS, "sigBTC58JCS.txt").read_text()
     assert signed == expected
 
 
