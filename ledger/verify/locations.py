@@ -154,7 +154,7 @@ def _versions(v: Verifier, facility: str) -> list[Node]:
     return [n for n in v.related_nodes("facility", facility) if n.type == "facility"]
 
 
-def _entry(v: Verifier) -> tuple[date, int] | None:
+def shipment_entry(v: Verifier) -> tuple[date, int] | None:
     """The shipment's entry (arrival) date and log index: the time basis of the verdict."""
     for node_id, tier in v.tiers.items():
         node = v.chain.get(node_id)
@@ -175,11 +175,6 @@ def declared_after_entry(version: Node, entry: tuple[date, int] | None) -> bool:
         and declared_on > entry[0]
         and version.index > entry[1]
     )
-
-
-def shipment_entry(v: Verifier) -> tuple[date, int] | None:
-    """The shipment's entry (arrival) date and log index, once per verification."""
-    return _entry(v)
 
 
 def _events(v: Verifier, nodes: list[Node]) -> str:
@@ -304,7 +299,7 @@ def check_locations(v: Verifier) -> None:
         for key in ("facility", "ship_from", "ship_to"):
             if key in body and node not in at.setdefault(body[key], []):
                 at[body[key]].append(node)
-    entry = _entry(v)
+    entry = shipment_entry(v)
     for facility, nodes in at.items():
         if not _high_risk(v, facility, nodes, entry):
             _unplaced(v, facility, nodes)

@@ -75,6 +75,7 @@ class _Chain:
 
     def __init__(self, v: Verifier) -> None:
         self.v = v
+        self.entry = shipment_entry(v)  # facility declarations logged after it do not count
         self.consumers: dict[str, list[Node]] = {}
         for node in v.chain.values():
             for item in node.body.get("inputs", []):
@@ -151,9 +152,8 @@ class _Chain:
         site = node.body.get("facility")
         regions: dict[str, str] = {}
         countries: set[str] = set()
-        entry = shipment_entry(self.v)
         for version in self.facilities(site) if site else []:
-            if declared_after_entry(version, entry):
+            if declared_after_entry(version, self.entry):
                 continue  # step 19 reports it, as a dated warning
             countries.add(version.body["country"])
             for region, evidence in placements(self.v.rules, version.body).items():
