@@ -24,6 +24,4 @@ def metrics_report() -> dict[str, Any]:
     require_cbp()
     by = params.choice("by", metrics.DIMENSIONS) or "fiscal-year"
     date_from, date_to = params.date("from"), params.date("to")
-    groups = sql_store(state().ledger).metric_groups(by, date_from, date_to)
-    query = {k: v for k, v in (("from", date_from), ("to", date_to)) if v is not None}
-    return metrics.report_json(by, groups, query)
+    return metrics.report(sql_store(state().ledger), by, date_from, date_to)

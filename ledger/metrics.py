@@ -19,6 +19,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from ledger.errors import ConfigError
+
 DIMENSIONS = (
     "month",
     "quarter",
@@ -119,6 +121,19 @@ class Group:
 
 def _usd(micro: int) -> str:
     return str((Decimal(micro) / MICRO).quantize(Decimal("0.01")))
+
+
+def report(
+    store: object, by: str, date_from: str | None = None, date_to: str | None = None
+) -> dict[str, Any]:
+    """The metrics report of a SQL store: the one computation behind the CLI, the API
+    and the console's dashboard (``store.metric_groups``, then :func:`report_json`)."""
+    groups_of = getattr(store, "metric_groups", None)
+    if groups_of is None:
+        raise ConfigError("metrics need the SQL store (SQLite or PostgreSQL)")
+    query = {k: v for k, v in (("from", date_from), ("to", date_to)) if v is not None}
+    groups: list[Group] = groups_of(by, date_from, date_to)
+    return report_json(by, groups, query)
 
 
 def report_json(by: str, groups: list[Group], query: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from api.access import Principal, state
-from ledger.errors import LedgerError, UnauthorizedError
+from api.access import Principal, reader, state
+from ledger.errors import LedgerError, NotFoundError, UnauthorizedError
 
 bp = Blueprint(
     "console",
@@ -134,6 +134,14 @@ def _headers(response: Response) -> Response:
 def _context() -> dict[str, Any]:
     who = g.get("principal") if request.blueprint == "console" else None
     return {"who": who, "csrf_token": csrf_token, "csrf_field": CSRF_FIELD}
+
+
+def cbp_only() -> Principal:
+    """CBP's pages: sign-in first (as every page), then to anyone else "not found"."""
+    who = reader()
+    if not who.is_cbp:
+        raise NotFoundError(f"no page {request.path} that you may see")
+    return who
 
 
 def local_path(target: str | None) -> str:

@@ -12,16 +12,30 @@ from api.access import reader, state
 from api.console.base import bp, local_path, sign_in
 from api.console.graph import layout
 from api.queries import body_of, lookup_shipment, shipment_summary
-from api.shipments import search
-from ledger import verify
+from api.shipments import enforcement_json, search
+from ledger import enforcement, verify
 from ledger.errors import LedgerError, MalformedError, UnauthorizedError
+from ledger.log import Ledger
 from ledger.storage.base import StoredEntry
 from ledger.verify.verdict import STEPS
 
 PAGE = 50
-FILTERS = ("party", "facility", "country", "region", "hs", "arrived_from", "arrived_to", "status")
+FILTERS = (
+    "party", "facility", "country", "region", "hs", "arrived_from", "arrived_to", "status",
+    "enforcement",
+)
 STEP_TITLES = {number: title for number, title, _ in STEPS}
 STATUS_WORDS = {"pass": "Pass", "review": "Review", "fail": "Fail"}
+#: A shipment's enforcement status (ledger.enforcement.STATUSES) as an officer says it.
+ENFORCEMENT_WORDS = {
+    "none": "Not detained",
+    "detained": "Detained",
+    "submitted": "Submission received",
+    "released": "Released",
+    "excluded": "Excluded",
+    "seized": "Seized",
+    "re-exported": "Re-exported",
+}
 
 
 @bp.get("/")
@@ -71,7 +85,7 @@ def shipments() -> Response | tuple[str, int] | str:
         more = url_for("console.shipments") + "?" + urlencode({**given, "cursor": next_cursor})
     return render_template(
         "shipments.html", shipments=found, filters=given, error=error, more=more,
-        statuses=STATUS_WORDS,
+        statuses=STATUS_WORDS, enforcement_words=ENFORCEMENT_WORDS,
     ), (400 if error else 200)
 
 
@@ -119,7 +133,25 @@ def shipment(ref: str) -> str:
         statuses=STATUS_WORDS,
         picture=layout(graph, verdict["findings"]),
         origins=origins,
+        held=enforcement_history(ledger, entry.attestation_id),
+        enforcement_words=ENFORCEMENT_WORDS,
     )
+
+
+def enforcement_history(ledger: Ledger, shipment_id: str) -> dict[str, Any]:
+    """The API's enforcement status and history (``enforcement_json``), each step with
+    who signed it and the legal basis in words."""
+    held = enforcement_json(ledger, shipment_id)
+    if held["status"] == "none":
+        return held
+    held["basis_title"] = enforcement.rules()["bases"][held["authority"]]["title"]
+    for step in held["history"]:
+        found = ledger.store.find(step["attestation"])
+        signer = None if found is None else found.issuer
+        party = None if signer is None else ledger.store.party(signer)
+        step["signer"] = signer
+        step["signer_name"] = None if party is None else party.legal_name
+    return held
 
 
 def _origins(tiers: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,23 +11,18 @@ from typing import Any
 
 from flask import render_template, request
 
-from api.access import reader, state
-from api.console.base import bp
+from api.access import state
+from api.console.base import bp, cbp_only
 from ledger import verify
-from ledger.errors import LedgerError, MalformedError, NotFoundError
+from ledger.errors import LedgerError, MalformedError
 from ledger.screening import loaded_lists, record_list
 
 MAX_NAME = 64
 
 
-def _cbp_only() -> None:
-    if not reader().is_cbp:
-        raise NotFoundError(f"no page {request.path} that you may see")
-
-
 @bp.get("/screening")
 def screening() -> str:
-    _cbp_only()
+    cbp_only()
     return render_template(
         "screening.html", lists=loaded_lists(state().ledger.store), result=None, error=None
     )
@@ -35,7 +30,7 @@ def screening() -> str:
 
 @bp.post("/screening")
 def screening_load() -> tuple[str, int]:
-    _cbp_only()
+    cbp_only()
     ledger = state().ledger
     upload = request.files.get("list")
     name = request.form.get("name", "").strip()

@@ -11,7 +11,6 @@ from ledger import metrics
 from ledger.cli.common import Options, home_options, remote_options
 from ledger.cli.main import cli
 from ledger.encoding import parse_date
-from ledger.errors import ConfigError
 
 
 @cli.group()
@@ -62,11 +61,7 @@ def report_metrics(
     else:
         ledger = opts.ledger()
         try:
-            groups_of = getattr(ledger.store, "metric_groups", None)
-            if groups_of is None:
-                raise ConfigError("metrics need the SQL store (SQLite or PostgreSQL)")
-            query = {k: v for k, v in (("from", date_from), ("to", date_to)) if v}
-            value = metrics.report_json(by, groups_of(by, date_from, date_to), query)
+            value = metrics.report(ledger.store, by, date_from, date_to)
         finally:
             ledger.store.close()
     if opts.json or fmt == "json":
