@@ -287,3 +287,25 @@ def add_allegation(w: World) -> None:
     store = AllegationStore(w.ledger)
     receipt = store.submit(parse_allegation(json.dumps(ALLEGATION).encode()))
     w.ids["allegation"] = receipt.allegation
+
+
+XINJIANG_WRO = "wro-2021-01-13-xinjiang-cotton-tomato"
+
+
+def add_enforcement(w: World) -> None:
+    """CBP's steps: Globex's Xinjiang cotton detained under the WRO and excluded; Acme's
+    garments detained under the UFLPA and answered (pending a determination)."""
+    s = w.scenario
+    glx = s.detain(
+        "party:cbp", w.ids["rival_shipment"], XINJIANG_WRO, "2025-02-25", "2025-02-26", T0,
+        reason="Cotton produced in the XUAR",
+    )
+    s.determine(
+        "party:cbp", w.ids["rival_shipment"], glx.attestation, "excluded", "2025-02-28", T0,
+        reasons="No certificate of origin",
+    )
+    acm = s.detain("party:cbp", w.ids["shipment"], "uflpa", "2025-02-20", "2025-02-24", T0)
+    s.submit_admissibility(
+        "party:acme", w.ids["shipment"], acm.attestation, "applicability-review", "cd" * 32, T0
+    )
+    w.ids.update(glx_detention=glx.attestation, acm_detention=acm.attestation)

@@ -18,7 +18,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from api import create_app
-from api_fixtures import World, build_world
+from api_fixtures import World, add_allegation, add_enforcement, build_world
 from browser import chromium, console_errors, require_browser, serving
 from ledger.checkpoint import sign_checkpoint, verify_checkpoint, vkey_for
 
@@ -31,6 +31,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w = build_world(tmp_path_factory.mktemp("browser"))
+    add_enforcement(w)  # Globex's shipment detained and excluded, Acme's answered
+    add_allegation(w)
     yield w
     w.ledger.store.close()
 
@@ -146,8 +148,48 @@ def test_an_importer_sees_only_its_own(driver: Any, site: str, world: World) -> 
     driver.get(site + "/shipments/GLX-7654321-9")
     missing = driver.page_source.replace("GLX-7654321-9", "REF")
     assert other == missing
-    assert "Screening" not in driver.find_element(_by("TAG_NAME"), "nav").text
-    driver.get_log("browser")  # the two 404 documents are logged as failed loads; expected
+    nav = driver.find_element(_by("TAG_NAME"), "nav").text
+    assert "Screening" not in nav and "Metrics" not in nav and "Allegations" not in nav
+    driver.get(site + "/metrics")
+    assert "that you may see" in driver.find_element(_by("ID"), "main").text
+    driver.get_log("browser")  # the 404 documents are logged as failed loads; expected
+
+
+def test_cbp_sees_the_dashboard_the_inbox_and_the_enforcement_history(
+    driver: Any, site: str, world: World
+) -> None:
+    sign_in(driver, site, world.tokens["party:cbp"])
+    driver.find_element(_by("LINK_TEXT"), "Metrics").click()
+    text = wait_for_text(driver, "totals")
+    assert "Shipments" in text and not console_errors(driver)
+    charts = driver.find_elements(_by("CSS_SELECTOR"), "svg.bars")
+    assert len(charts) == 5 and all(c.size["width"] > 200 for c in charts)
+    assert "1 shipment, 1 stopped" in driver.find_element(_by("ID"), "chart-status").text
+    # the figures are in a table behind a disclosure, opened from the keyboard
+    from selenium.webdriver.common.keys import Keys
+
+    summary = driver.find_element(_by("CSS_SELECTOR"), "#chart-country summary")
+    table = driver.find_element(_by("CSS_SELECTOR"), "#chart-country table")
+    assert not table.is_displayed()
+    summary.send_keys(Keys.ENTER)
+    assert table.is_displayed() and "Total" in table.text
+    # the inbox, an allegation, and a link made through its form
+    driver.find_element(_by("LINK_TEXT"), "Allegations").click()
+    driver.find_element(_by("LINK_TEXT"), world.ids["allegation"]).click()
+    assert "Intact" in wait_for_text(driver, "integrity") and not console_errors(driver)
+    driver.find_element(_by("ID"), "link-value").send_keys("party:rival", Keys.ENTER)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10, ignored_exceptions=_reloaded()).until(
+        lambda d: "GLX-7654321-0" in d.find_element(_by("ID"), "impact").text
+    )
+    assert "party:rival" in driver.find_element(_by("ID"), "links").text
+    assert not console_errors(driver)
+    page = visit(driver, site + "/shipments/GLX-7654321-0")
+    assert "Enforcement: excluded" in page
+    history = driver.find_element(_by("ID"), "enforcement-history").text
+    assert "CBP detained the shipment" in history and "CBP decided: excluded" in history
+    assert "signed by U.S. Customs and Border Protection (party:cbp)" in history
 
 
 def test_a_supplier_sees_no_shipment(driver: Any, site: str, world: World) -> None:
@@ -274,7 +316,8 @@ def test_pages_fit_a_phone(driver: Any, site: str, world: World) -> None:
     sign_in(driver, site, world.tokens["party:cbp"])
     driver.set_window_size(390, 844)
     try:
-        for path in ("/shipments", "/shipments/ACM-1234567-8", "/log", "/certificates"):
+        for path in ("/shipments", "/shipments/ACM-1234567-8", "/log", "/certificates",
+                     "/metrics"):
             visit(driver, site + path)
             overflow = driver.execute_script(
                 "return document.documentElement.scrollWidth - window.innerWidth"
