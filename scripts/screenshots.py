@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ from api import create_app  # noqa: E402
 from browser import chromium, console_errors, serving  # noqa: E402
 
 PASSPHRASE = "screenshots passphrase, not secret"
+#: An allegation for the inbox, sent as the public sends one (POST /v1/allegations).
+ALLEGATION = {
+    "v": 1,
+    "alleged": [{"name": "Anhui Xinya New Materials Co., Ltd.", "role": "producer",
+                 "country": "CN"}],
+    "merchandise": {"description": "Cotton yarn", "hs_codes": ["5205.11"]},
+    "production": {"country": "CN", "region": "CN-AH"},
+    "indicators": ["excessive-overtime", "retention-of-identity-documents"],
+    "statement": "Spinners recruited from Xinjiang work 12-hour shifts; their identity "
+                 "papers are held by the dormitory manager.",
+}
 
 
 def build_demo(home: Path) -> dict[str, Any]:
@@ -34,6 +46,16 @@ def build_demo(home: Path) -> dict[str, Any]:
     ).stdout
     summary: dict[str, Any] = json.loads(out)
     return summary
+
+
+def submit_allegation(site: str) -> str:
+    request = urllib.request.Request(
+        site + "/v1/allegations", data=json.dumps(ALLEGATION).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        receipt: dict[str, Any] = json.loads(response.read())
+    return str(receipt["allegation"])
 
 
 def shoot(driver: Any, url: str, path: Path, *, full: bool = True) -> None:
@@ -61,6 +83,7 @@ def main() -> None:
         failing = next(s for s in summary["shipments"] if "REGION_HIGH_RISK" in s["codes"])
         app = create_app(home, config={"LOTCHAIN_PASSPHRASE": PASSPHRASE})
         with serving(app) as site:
+            allegation = submit_allegation(site)
             driver = chromium(1280, 900)
             try:
                 driver.get(site + "/signin")
@@ -80,11 +103,21 @@ def main() -> None:
                     ("certificates", "/certificates"),
                     ("party", "/parties/party:northbridge-cert"),
                     ("screening", "/screening"),
+                    ("metrics", "/metrics"),
+                    ("allegations", "/allegations"),
                     ("explorer", "/explorer"),
                 ]
                 for name, path in pages:
                     driver.set_window_size(1280, 900)
                     shoot(driver, site + path, args.out / f"{name}.png")
+                # CBP links the allegation to the spinner it names: the page lists the
+                # shipments whose chains touch it
+                driver.set_window_size(1280, 900)
+                driver.get(site + f"/allegations/{allegation}")
+                driver.find_element("css selector", "#link-kind option[value=party]").click()
+                driver.find_element("id", "link-value").send_keys("party:anhui-xinya\n")
+                time.sleep(1.0)
+                shoot(driver, site + f"/allegations/{allegation}", args.out / "allegation.png")
                 driver.set_window_size(1280, 900)
                 driver.get(site + f"/log?entry={failing['id']}")
                 driver.find_element("id", "verify-inclusion").click()
