@@ -250,17 +250,19 @@ class Scenario:
         *,
         hts_code: str = "6109.10.0012",
         description: str = "Men's cotton knit T-shirts",
+        value_usd: str | None = None,
     ) -> Receipt:
         pieces = inputs[0][1] if inputs else "1"
+        line: dict[str, Any] = {
+            "hts_code": hts_code,
+            "description": description,
+            "quantity": {"amount": pieces, "unit": "pcs"},
+        }
+        if value_usd is not None:
+            line["value_usd"] = value_usd
         body: dict[str, Any] = {
             "entry_number": entry_number,
-            "hts_lines": [
-                {
-                    "hts_code": hts_code,
-                    "description": description,
-                    "quantity": {"amount": pieces, "unit": "pcs"},
-                }
-            ],
+            "hts_lines": [line],
             "exporter": exporter,
             "manufacturer": manufacturer,
             "country_of_origin": country_of_origin,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from ledger.scenario import Scenario, output
@@ -124,7 +125,9 @@ class Builder:
         arrival: str,
         hts: str,
         description: str,
+        unit_price_usd: str,
     ) -> None:
+        value = (Decimal(amount) * Decimal(unit_price_usd)).quantize(Decimal("0.01"))
         receipt = self.s.shipment(
             importer,
             entry,
@@ -136,6 +139,7 @@ class Builder:
             self.now,
             hts_code=hts,
             description=description,
+            value_usd=str(value),
         )
         self.result.shipments.append(
             {

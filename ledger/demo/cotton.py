@@ -300,6 +300,7 @@ def _garments(
         (at(day) + timedelta(days=40)).date().isoformat(),
         "6109.10.0012",
         "Men's cotton knit T-shirts",
+        "4.20",  # FOB per piece
     )
 
 
@@ -391,6 +392,7 @@ def _listed_spinner(b: Builder, s: Scenario, lint_ref: str) -> None:
         "2025-03-28",
         "5205.11.1000",
         "Single cotton yarn",
+        "3.10",  # per kg
     )
 
 
@@ -481,4 +483,5 @@ def _lint_to_importer(
         arrival,
         "5201.00.1800",
         "Raw cotton lint",
+        "1.85",  # per kg
     )

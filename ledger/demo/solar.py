@@ -290,4 +290,5 @@ def _modules_from_silicon(
         arrival,
         "8541.43.0010",
         "Crystalline silicon photovoltaic modules",
+        "118.00",  # per module
     )
