@@ -237,6 +237,23 @@ def inclusion_proof(index: int, tree_size: int, reader: NodeReader) -> list[byte
     return _hash_ranges(_inclusion_ranges(index, tree_size), reader)
 
 
+def inclusion_proof_shared(
+    index: int, tree_size: int, reader: NodeReader, memo: dict[Range, bytes]
+) -> list[bytes]:
+    """:func:`inclusion_proof`, reusing the subtree hashes in ``memo`` (of the same tree
+    size and reader) and adding those it computes: proofs of many leaves share most of
+    their upper subtrees, so each is read and folded once."""
+    _check_size("index", index)
+    _check_size("tree_size", tree_size)
+    if index >= tree_size:
+        raise InclusionError(f"index {index} is not in a tree of size {tree_size}")
+    ranges = _inclusion_ranges(index, tree_size)
+    missing = [r for r in ranges if r not in memo]
+    if missing:
+        memo.update(zip(missing, _hash_ranges(missing, reader), strict=True))
+    return [memo[r] for r in ranges]
+
+
 def consistency_proof(old_size: int, new_size: int, reader: NodeReader) -> list[bytes]:
     """RFC 9162 PROOF(old_size, D[0:new_size]); empty when the sizes are equal."""
     _check_size("old_size", old_size)
