@@ -54,6 +54,8 @@ class Node:
     att: Attestation | None
     findings: list[Finding] = field(default_factory=list)
     authorised: bool = False
+    #: event_time's answer, once asked (a loaded node's attestation never changes)
+    when: When | bool | None = field(default=False, repr=False, compare=False)
 
     @property
     def type(self) -> str:
@@ -92,6 +94,12 @@ class When:
 
 def event_time(node: Node) -> When | None:
     """When the event of a material attestation happened, as its body says."""
+    if node.when is False:
+        node.when = _event_time(node)
+    return node.when if isinstance(node.when, When) else None
+
+
+def _event_time(node: Node) -> When | None:
     body = node.body
     try:
         if node.type == "origin":
@@ -153,6 +161,7 @@ class Verifier:
             tuple[int, bytes, merkle.InclusionProof | None], tuple[bytes, str | None]
         ] = {}
         self._related: dict[tuple[str, str], list[str]] = {}
+        self._related_nodes: dict[tuple[str, str, bool], list[Node]] = {}
         self.lineage: Lineage | None = None  # what ambiguous lots are (verify.material)
 
     # -- 1. checkpoint ------------------------------------------------------------------
@@ -416,7 +425,13 @@ class Verifier:
     # -- lookups of what a chain relies on ----------------------------------------------
 
     def related_nodes(self, kind: str, key: str, *, rely: bool = True) -> list[Node]:
-        """Entries found by ``(kind, key)`` that load, in log order."""
+        """Entries found by ``(kind, key)`` that load, in log order.
+
+        The answer never changes within a run (the source's answer is fixed, and so is
+        each entry once loaded), so it is computed, and its entries used, once."""
+        found = self._related_nodes.get((kind, key, rely))
+        if found is not None:
+            return list(found)
         out = []
         if (kind, key) not in self._related:
             self._related[kind, key] = list(self.source.related(kind, key))
@@ -424,7 +439,9 @@ class Verifier:
             node = self.use(att_id) if rely else self.peek(att_id)
             if node is not None and node.att is not None:
                 out.append(node)
-        return sorted(out, key=lambda n: n.index)
+        out.sort(key=lambda n: n.index)
+        self._related_nodes[kind, key, rely] = out
+        return list(out)
 
     def facility_at(self, facility: str, index: int) -> Node | None:
         """The latest facility declaration integrated before entry ``index``."""

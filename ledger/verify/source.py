@@ -170,18 +170,23 @@ class BundleSource:
         self.carried_ids: list[str] = []
         self.carried_leaves: list[int] = []
         self.problems: list[str] = []
+        self._paths = _multiproof_paths(bundle)
         for item in bundle.get("leaves", []):
-            self._put_leaf(
-                ChainEntry(
-                    item["index"],
-                    _leaf_bytes(item["leaf"]),
-                    None,
-                    _proof_or_none(item["inclusion"]),
-                )
-            )
+            leaf = _leaf_bytes(item["leaf"])
+            self._put_leaf(ChainEntry(item["index"], leaf, None, self._proof(item, leaf)))
             self.carried_leaves.append(item["index"])
         for position, item in enumerate(bundle["entries"]):
             self._add(position, item)
+
+    def _proof(self, item: dict[str, Any], leaf: bytes) -> merkle.InclusionProof | None:
+        """The item's own inclusion proof, or its path rebuilt from the multi-proof."""
+        if "inclusion" in item:
+            return _proof_or_none(item["inclusion"])
+        if self._paths is None:
+            return None
+        size, paths = self._paths
+        index = item["index"]
+        return merkle.InclusionProof(index, size, merkle.leaf_hash(leaf), paths[index])
 
     def _put_leaf(self, entry: ChainEntry) -> None:
         if entry.index in self._leaves:
@@ -191,7 +196,7 @@ class BundleSource:
     def _add(self, position: int, item: dict[str, Any]) -> None:
         leaf = _leaf_bytes(item["leaf"])
         envelope = canonical_bytes(item["envelope"])
-        entry = ChainEntry(item["index"], leaf, envelope, _proof_or_none(item["inclusion"]))
+        entry = ChainEntry(item["index"], leaf, envelope, self._proof(item, leaf))
         self._put_leaf(entry)
         names: list[str] = []
         with contextlib.suppress(LedgerError):
@@ -226,6 +231,24 @@ class BundleSource:
 
     def related(self, kind: str, key: str) -> Sequence[str]:
         return list(dict.fromkeys(self._related.get((kind, key), [])))
+
+
+def _multiproof_paths(
+    bundle: dict[str, Any],
+) -> tuple[int, dict[int, tuple[bytes, ...]]] | None:
+    """Every carried leaf's path from the bundle's multi-proof; None without one, or
+    when it is malformed (then no leaf is proven: LOG_INCLUSION for each)."""
+    raw = bundle.get("multiproof")
+    if raw is None:
+        return None
+    leaf_hashes: dict[int, bytes] = {}  # the last item at an index, as ``leaf`` answers
+    for item in [*bundle.get("leaves", []), *bundle["entries"]]:
+        leaf_hashes[item["index"]] = merkle.leaf_hash(_leaf_bytes(item["leaf"]))
+    try:
+        hashes = [merkle.json_hash(h, "multiproof hash") for h in raw["hashes"]]
+        return raw["tree_size"], merkle.multiproof_paths(leaf_hashes, raw["tree_size"], hashes)
+    except LedgerError:
+        return None
 
 
 def _relations(type_: str, body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -437,6 +437,18 @@ def verify_tables(r: Result) -> str:
             f"{_rate(c['offline']['rate'], y)} | {c['bundle_bytes'] / 1024:.0f} | "
             f"{c['rss_mib']['online']:.0f} / {c['rss_mib']['offline']:.0f} |"
         )
+    lines += [
+        "",
+        "| chain | offline att/s, multi-proof bundle | bundle KiB, per-leaf / multi-proof |",
+        "| --- | --- | --- |",
+    ]
+    for c in r["verification"]:
+        m = c.get("offline_multiproof")
+        if m:
+            lines.append(
+                f"| {c['chain']:,} | {_rate(m['rate'], y)} | {c['bundle_bytes'] / 1024:.0f} / "
+                f"{c['bundle_multiproof_bytes'] / 1024:.0f} |"
+            )
     online = min(c["online"]["rate"] for c in r["verification"]) / y
     offline = min(c["offline"]["rate"] for c in r["verification"]) / y
     lines += [
