@@ -180,3 +180,28 @@ def test_each_leaf_and_payload_is_checked_once_online_and_offline(
         assert offline.to_json() == online.to_json()
         assert max(proofs.values()) == 1 and max(payloads.values()) == 1
         monkeypatch.undo()
+
+
+def _outcome(parse: Any) -> Any:
+    try:
+        env = parse()
+    except LedgerError as e:
+        return ("error", e.message)
+    return ("envelope", env, env.canonical)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(0, 10_000),
+    st.sampled_from([*b'"=\\ AQ/+,{}[]:e\x00', 0xC3, 0x7F]),
+)
+def test_an_edited_canonical_envelope_parses_as_the_general_path_says(
+    signers: int, at: int, byte: int
+) -> None:
+    data = bytearray(_envelope(signers))
+    data[at % len(data)] = byte
+    edited = bytes(data)
+    assert _outcome(lambda: parse_envelope(edited)) == _outcome(
+        lambda: parse_envelope(parse_json(edited))
+    )
