@@ -205,3 +205,32 @@ def test_an_edited_canonical_envelope_parses_as_the_general_path_says(
     assert _outcome(lambda: parse_envelope(edited)) == _outcome(
         lambda: parse_envelope(parse_json(edited))
     )
+
+
+def test_legal_forms_found_by_their_edge_word_are_those_a_full_scan_finds() -> None:
+    import random
+
+    from ledger import screening as s
+
+    def full_scan(words: list[str]) -> list[str]:
+        for prefix in s.LEGAL_PREFIXES:
+            if len(words) > len(prefix) and tuple(words[: len(prefix)]) == prefix:
+                words = words[len(prefix) :]
+                break
+        changed = True
+        while changed:
+            changed = False
+            for suffix in s.LEGAL_SUFFIXES:
+                if len(words) > len(suffix) and tuple(words[-len(suffix) :]) == suffix:
+                    words, changed = words[: -len(suffix)], True
+                    break
+            if not changed and len(words) > 2 and words[-1] in s.ORG_WORDS:
+                words, changed = words[:-1], True
+        return words
+
+    forms = s.LEGAL_SUFFIXES + s.LEGAL_PREFIXES
+    vocab = sorted({w for f in forms for w in f} | {"acme", "group", "holding", "cotton"})
+    rng = random.Random(3)
+    for _ in range(20_000):
+        words = [rng.choice(vocab) for _ in range(rng.randint(0, 7))]
+        assert s._strip_legal_forms(list(words)) == full_scan(list(words)), words
