@@ -126,8 +126,9 @@ _NON_WORD = re.compile(r"[^\w]+|_+")
 def _fold(name: str) -> str:
     """Compatibility forms, accents and case folded; ``&`` read as ``and``."""
     text = unicodedata.normalize("NFKD", _MESSRS.sub("", _ANNOTATION.sub(" ", name)))
-    text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD).casefold()
-    return _APOSTROPHES.sub("", text.replace("&", " and "))
+    if not text.isascii():  # ASCII has no combining marks and nothing _FOLD maps
+        text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
+    return _APOSTROPHES.sub("", text.casefold().replace("&", " and "))
 
 
 def _words(text: str) -> list[str]:

@@ -234,3 +234,15 @@ def test_legal_forms_found_by_their_edge_word_are_those_a_full_scan_finds() -> N
     for _ in range(20_000):
         words = [rng.choice(vocab) for _ in range(rng.randint(0, 7))]
         assert s._strip_legal_forms(list(words)) == full_scan(list(words)), words
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=30))
+def test_folding_a_name_skips_nothing_for_ascii(name: str) -> None:
+    import unicodedata
+
+    from ledger import screening as s
+
+    text = unicodedata.normalize("NFKD", s._MESSRS.sub("", s._ANNOTATION.sub(" ", name)))
+    text = "".join(c for c in text if not unicodedata.combining(c)).translate(s._FOLD).casefold()
+    assert s._fold(name) == s._APOSTROPHES.sub("", text.replace("&", " and "))
