@@ -160,7 +160,44 @@ def _check_text(text: str) -> None:
 
 def parse_canonical(data: bytes, *, what: str = "payload", max_bytes: int = MAX_JSON_BYTES) -> Any:
     """Parse bytes that must already be in canonical (JCS) form, and return the value."""
+    if len(data) <= max_bytes:
+        fast = _canonical_fast(data)
+        if fast is not _NOT_FAST:
+            return fast
     value = parse_json(data, max_bytes=max_bytes)
     if canonical_bytes(value) != data:
         raise MalformedError(f"{what} is not RFC 8785 canonical JSON")
+    return value
+
+
+_NOT_FAST = object()
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(text)
+
+
+#: No hooks per object: bytes that re-encode to themselves cannot hold a duplicate key
+#: (the re-encoding would be shorter), so the canonical check below subsumes that rule.
+_FAST_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_no_float, parse_constant=_no_float
+)
+
+
+def _canonical_fast(data: bytes) -> Any:
+    """The value of ``data`` if it is plain canonical JSON that :func:`parse_canonical`
+    accepts; ``_NOT_FAST`` for anything else, which the strict path then judges (and
+    explains) exactly as before."""
+    try:
+        text = data.decode("utf-8")
+        if text.count("[") + text.count("{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+            return _NOT_FAST
+        value = _FAST_DECODER.decode(text)
+        # ints are in range and floats absent (the hooks); keys must be ASCII (_plain)
+        if not data.isascii() and not _plain(value):
+            return _NOT_FAST
+        if _JSON_PLAIN.encode(value).encode("utf-8") != data:
+            return _NOT_FAST
+    except (ValueError, MalformedError, RecursionError, UnicodeError):
+        return _NOT_FAST
     return value

@@ -7,6 +7,7 @@ are kept exactly as received and never re-serialised.
 
 from __future__ import annotations
 
+import binascii
 import functools
 import re
 from collections.abc import Sequence
@@ -23,6 +24,16 @@ MAX_ENVELOPE_BYTES = 1 << 20
 MAX_PAYLOAD_BYTES = 768 * 1024
 MAX_SIGNATURES = 8
 _KEY_ID = re.compile(r"ed25519:[0-9a-f]{64}")
+_SIG = rb'\{"keyid":"(ed25519:[0-9a-f]{64})","sig":"([A-Za-z0-9+/]{86}==)"\}'
+#: The RFC 8785 form of a lotchain envelope, the form the log stores and signers send:
+#: the three fields in order, base64 (which needs no JSON escapes) and hex key ids. Bytes
+#: of this exact shape cannot hold duplicate keys, other fields or escapes, so their
+#: fields are read by position; anything else takes the general JSON path.
+_HEAD = b'{"payload":"'
+_MIDDLE = b'","payloadType":"' + PAYLOAD_TYPE.encode("ascii") + b'","signatures":['
+_TAIL = b"]}"
+_SIG_LIST = re.compile(_SIG + rb"(?:," + _SIG + rb")*")
+_SIGS = re.compile(_SIG)
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -94,6 +105,9 @@ def parse_envelope(data: bytes | dict[str, Any]) -> Envelope:
     if isinstance(data, (bytes, bytearray)):
         if len(data) > MAX_ENVELOPE_BYTES:
             raise TooLargeError(f"envelope is {len(data)} bytes; the limit is {MAX_ENVELOPE_BYTES}")
+        fast = _parse_canonical(bytes(data))
+        if fast is not None:
+            return fast
         obj = parse_json(bytes(data), max_bytes=MAX_ENVELOPE_BYTES)
     else:
         obj = data
@@ -124,3 +138,48 @@ def parse_envelope(data: bytes | dict[str, Any]) -> Envelope:
     if len({s.keyid for s in sigs}) != len(sigs):
         raise MalformedError("an envelope may carry one signature per key")
     return Envelope(PAYLOAD_TYPE, payload, tuple(sigs))
+
+
+def _b64_canonical(text: bytes) -> bytes | None:
+    """The bytes of ``text`` if it is canonical standard base64 (as
+    :func:`ledger.encoding.b64decode` accepts), else None. All in C: no pattern scan."""
+    if len(text) % 4:
+        return None
+    pad = text.find(b"=")
+    if pad != -1 and pad < len(text) - 2:
+        return None
+    try:  # strict: the alphabet only, padding only at the end
+        data = binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error:
+        return None
+    rest = len(data) % 3  # the last group's unused low bits must be zero
+    if rest and binascii.b2a_base64(data[-rest:], newline=False) != text[-4:]:
+        return None
+    return data
+
+
+def _parse_canonical(data: bytes) -> Envelope | None:
+    """The envelope if ``data`` is one in canonical form that the general path accepts;
+    None for anything else (the general path then parses it, or says what is wrong)."""
+    if not data.startswith(_HEAD) or not data.endswith(_TAIL):
+        return None
+    end = data.find(b'"', len(_HEAD))
+    if end == -1 or not data.startswith(_MIDDLE, end):
+        return None
+    sig_text = data[end + len(_MIDDLE) : -len(_TAIL)]
+    if _SIG_LIST.fullmatch(sig_text) is None:
+        return None
+    payload = _b64_canonical(data[len(_HEAD) : end])
+    raw_sigs = [(k.decode("ascii"), _b64_canonical(s)) for k, s in _SIGS.findall(sig_text)]
+    sigs = tuple(Signature(k, s) for k, s in raw_sigs if s is not None)
+    if (
+        payload is None
+        or len(sigs) != len(raw_sigs)
+        or len(payload) > MAX_PAYLOAD_BYTES
+        or len(sigs) > MAX_SIGNATURES
+        or len({s.keyid for s in sigs}) != len(sigs)
+    ):
+        return None
+    env = Envelope(PAYLOAD_TYPE, payload, sigs)
+    env.__dict__["canonical"] = data  # these bytes are its RFC 8785 form (see _HEAD)
+    return env

@@ -13,6 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -61,9 +62,16 @@ class Signer:
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """True when ``signature`` is a valid Ed25519 signature of ``message``."""
-    try:
-        nacl.signing.VerifyKey(public_key).verify(message, signature)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+    if (
+        type(public_key) is not bytes
+        or type(signature) is not bytes
+        or len(public_key) != nacl.bindings.crypto_sign_PUBLICKEYBYTES
+        or len(signature) != nacl.bindings.crypto_sign_BYTES
+    ):
+        return False
+    try:  # the binding itself: VerifyKey's checks are the ones above
+        nacl.bindings.crypto_sign_open(signature + bytes(message), public_key)
+    except nacl.exceptions.BadSignatureError:
         return False
     return True
 

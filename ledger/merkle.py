@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -237,6 +238,23 @@ def inclusion_proof(index: int, tree_size: int, reader: NodeReader) -> list[byte
     return _hash_ranges(_inclusion_ranges(index, tree_size), reader)
 
 
+def inclusion_proof_shared(
+    index: int, tree_size: int, reader: NodeReader, memo: dict[Range, bytes]
+) -> list[bytes]:
+    """:func:`inclusion_proof`, reusing the subtree hashes in ``memo`` (of the same tree
+    size and reader) and adding those it computes: proofs of many leaves share most of
+    their upper subtrees, so each is read and folded once."""
+    _check_size("index", index)
+    _check_size("tree_size", tree_size)
+    if index >= tree_size:
+        raise InclusionError(f"index {index} is not in a tree of size {tree_size}")
+    ranges = _inclusion_ranges(index, tree_size)
+    missing = [r for r in ranges if r not in memo]
+    if missing:
+        memo.update(zip(missing, _hash_ranges(missing, reader), strict=True))
+    return [memo[r] for r in ranges]
+
+
 def consistency_proof(old_size: int, new_size: int, reader: NodeReader) -> list[bytes]:
     """RFC 9162 PROOF(old_size, D[0:new_size]); empty when the sizes are equal."""
     _check_size("old_size", old_size)
@@ -330,6 +348,60 @@ def verify_consistency(
         raise ConsistencyError("proof has fewer hashes than the tree sizes need")
 
 
+def multiproof_ranges(indices: Iterable[int], tree_size: int) -> list[Range]:
+    """The RFC subtrees, left to right, that hold none of ``indices`` but are siblings on
+    their paths: with the leaves at ``indices`` they give the root, and every path."""
+    _check_size("tree_size", tree_size)
+    wanted = sorted(set(indices))
+    if not wanted or wanted[0] < 0 or wanted[-1] >= tree_size:
+        raise InclusionError(f"a multi-proof needs leaves within a tree of size {tree_size}")
+    out: list[Range] = []
+    stack: list[tuple[int, int, int, int]] = [(0, tree_size, 0, len(wanted))]
+    while stack:  # depth first, left before right: the order the hashes are listed in
+        lo, hi, a, b = stack.pop()
+        if a == b:
+            out.append((lo, hi))
+        elif hi - lo > 1:
+            mid = lo + _split(hi - lo)
+            cut = bisect.bisect_left(wanted, mid, a, b)
+            stack += [(mid, hi, cut, b), (lo, mid, a, cut)]
+    return out
+
+
+def multiproof(indices: Iterable[int], tree_size: int, reader: NodeReader) -> list[bytes]:
+    """The hashes of :func:`multiproof_ranges`, from stored nodes in one read."""
+    return _hash_ranges(multiproof_ranges(indices, tree_size), reader)
+
+
+def multiproof_paths(
+    leaf_hashes: Mapping[int, bytes], tree_size: int, hashes: Sequence[bytes]
+) -> dict[int, tuple[bytes, ...]]:
+    """Each leaf's RFC 9162 inclusion path, from the leaves and a multi-proof's hashes.
+
+    Subtrees are hashed once for all paths. The paths are not yet checked against any
+    root: each is verified as an inclusion proof would be, so a wrong hash fails the
+    leaves whose paths it is on. Raises InclusionError when the hash count is wrong."""
+    ranges = multiproof_ranges(leaf_hashes, tree_size)
+    _check_hashes(hashes, InclusionError)
+    if len(hashes) != len(ranges):
+        raise InclusionError(
+            f"the multi-proof has {len(hashes)} hashes; its leaves need {len(ranges)}"
+        )
+    known: dict[Range, bytes] = dict(zip(ranges, hashes, strict=True))
+    known.update(((i, i + 1), h) for i, h in leaf_hashes.items())
+
+    def subtree(lo: int, hi: int) -> bytes:
+        found = known.get((lo, hi))
+        if found is None:
+            mid = lo + _split(hi - lo)
+            found = known[lo, hi] = node_hash(subtree(lo, mid), subtree(mid, hi))
+        return found
+
+    return {
+        i: tuple(subtree(lo, hi) for lo, hi in _inclusion_ranges(i, tree_size)) for i in leaf_hashes
+    }
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -345,6 +417,11 @@ def _json_hash(value: object, what: str) -> bytes:
     if len(raw) != HASH_SIZE or _b64(raw) != value:
         raise MalformedError(f"{what} must be base64 of {HASH_SIZE} bytes")
     return raw
+
+
+def json_hash(value: object, what: str) -> bytes:
+    """A hash from JSON: strict standard base64 of exactly 32 bytes."""
+    return _json_hash(value, what)
 
 
 def _json_object(obj: object, keys: set[str], what: str) -> Mapping[str, Any]:

@@ -126,8 +126,9 @@ _NON_WORD = re.compile(r"[^\w]+|_+")
 def _fold(name: str) -> str:
     """Compatibility forms, accents and case folded; ``&`` read as ``and``."""
     text = unicodedata.normalize("NFKD", _MESSRS.sub("", _ANNOTATION.sub(" ", name)))
-    text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD).casefold()
-    return _APOSTROPHES.sub("", text.replace("&", " and "))
+    if not text.isascii():  # ASCII has no combining marks and nothing _FOLD maps
+        text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
+    return _APOSTROPHES.sub("", text.casefold().replace("&", " and "))
 
 
 def _words(text: str) -> list[str]:
@@ -153,16 +154,30 @@ def _strip_cjk(words: list[str]) -> None:
             words[0] = words[0][len(prefix) :]
 
 
+def _by_word(forms: tuple[tuple[str, ...], ...], at: int) -> dict[str, list[tuple[str, ...]]]:
+    """Forms by their first (``at`` 0) or last (-1) word, each list in the forms' order."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for form in forms:
+        out.setdefault(form[at], []).append(form)
+    return out
+
+
+#: A form can only match where its edge word stands: only those are tried, in the order
+#: of the tuples above, so the first that matches is the one a full scan would find.
+_PREFIXES_BY_FIRST = _by_word(LEGAL_PREFIXES, 0)
+_SUFFIXES_BY_LAST = _by_word(LEGAL_SUFFIXES, -1)
+
+
 def _strip_legal_forms(words: list[str]) -> list[str]:
     """Drop leading and trailing legal forms, always keeping at least one word."""
-    for prefix in LEGAL_PREFIXES:
+    for prefix in _PREFIXES_BY_FIRST.get(words[0], []) if words else []:
         if len(words) > len(prefix) and tuple(words[: len(prefix)]) == prefix:
             words = words[len(prefix) :]
             break
     changed = True
     while changed:
         changed = False
-        for suffix in LEGAL_SUFFIXES:
+        for suffix in _SUFFIXES_BY_LAST.get(words[-1], []) if words else []:
             if len(words) > len(suffix) and tuple(words[-len(suffix) :]) == suffix:
                 words = words[: -len(suffix)]
                 changed = True

@@ -77,6 +77,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="also profile the slow paths with pyinstrument (OUT/profiles)",
     )
+    p.add_argument(
+        "--only",
+        choices=["verify"],
+        default=None,
+        help="verify: only the yardstick, the DSSE peer and the verification chains "
+        "(minutes, no log growth; the sizes are ignored)",
+    )
     p.add_argument("--workdir", type=Path, default=None, help="keep the ledgers here")
     p.add_argument("--seed", type=int, default=5)
     args = p.parse_args(argv)
@@ -87,7 +94,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.chains = sorted(
         int(x) for x in (args.chains or ("10,50,200" if args.quick else "10,100,1000")).split(",")
     )
-    if len(args.sizes) < 2 or len(args.chains) < 2:
+    if (len(args.sizes) < 2 and args.only is None) or len(args.chains) < 2:
         p.error("give at least two sizes and two chain lengths (targets compare them)")
     if min(args.chains) < 5:
         p.error("a chain has at least 5 attestations")
@@ -381,6 +388,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "windows": w,
         },
     }
+    if args.only == "verify":
+        return run_verify_only(args, w, result, workdir, started, cpu)
     try:
         log("yardstick and DSSE peer")
         envelopes, keys, by_type = workload_sample(w["dsse"])
@@ -459,6 +468,51 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def run_verify_only(
+    args: argparse.Namespace,
+    w: dict[str, Any],
+    result: dict[str, Any],
+    workdir: Path,
+    started: float,
+    cpu: Any,
+) -> dict[str, Any]:
+    """``--only verify``: the yardstick, the DSSE peer and the chains, nothing else."""
+    from bench_lib import peers, verify_bench
+    from bench_lib.measure import yardstick
+
+    try:
+        log("yardstick and DSSE peer")
+        envelopes, keys, by_type = workload_sample(w["dsse"])
+        items = yardstick_items(envelopes, keys)
+        y0 = yardstick(items, w["yardstick_seconds"])
+        result["workload"] = {
+            "envelope_bytes_mean": sum(map(len, envelopes)) / len(envelopes),
+            "by_type": by_type,
+        }
+        result["peers"] = {"dsse": peers.dsse(envelopes, keys, w["peer_seconds"])}
+        log("verification chains")
+        result["verification"] = verify_bench.chains(
+            workdir,
+            args.chains,
+            w["verify_budget"],
+            Path(__file__).resolve(),
+            args.out / "profiles" if args.profile else None,
+        )
+        y1 = yardstick(items, w["yardstick_seconds"])
+        result["yardstick"] = {
+            "verify_per_s": (y0 + y1) / 2,
+            "start": y0,
+            "end": y1,
+            "message_bytes": sum(len(i[1]) for i in items) / len(items),
+        }
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    result["timing"] = {"total_seconds": time.perf_counter() - started, "build_seconds": 0.0}
+    result["machine"]["cpu_used_by_others"] = cpu.others()
+    return result
+
+
 def estimate(r: dict[str, Any]) -> dict[str, Any] | None:
     """How long the full run (1 k, 100 k, 1 M) would take, from this run's rates."""
     sizes = r["sizes"]
@@ -498,7 +552,10 @@ def main(argv: list[str]) -> None:
     from bench_lib import report
 
     result = run(args)
-    report.write(result, args.out)
+    if args.only == "verify":
+        report.write_verify_only(result, args.out)
+    else:
+        report.write(result, args.out)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,12 @@ def verify_group() -> None:
     help="Also write the evidence bundle (everything needed to re-verify offline) to FILE.",
 )
 @click.option(
+    "--multiproof",
+    is_flag=True,
+    help="With --bundle: prove all the bundle's leaves with one multi-proof instead of one "
+    "inclusion proof each (a smaller bundle; `lotchain verify bundle` reads both).",
+)
+@click.option(
     "--trust-root",
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --remote: the trust root to check the server's bundle against "
@@ -103,6 +109,7 @@ def verify_shipment(
     opts: Options,
     ref: str,
     bundle_path: Path | None,
+    multiproof: bool,
     trust_root: Path | None,
     max_list_age: int | None,
 ) -> int:
@@ -126,7 +133,7 @@ def verify_shipment(
             verdict = with_enforcement(
                 ledger, verify_shipment_online(ledger, ref, max_list_age_days=max_list_age)
             )
-            bundle = build_bundle(ledger, ref) if bundle_path else {}
+            bundle = build_bundle(ledger, ref, multiproof=multiproof) if bundle_path else {}
         finally:
             ledger.store.close()
     if bundle_path:

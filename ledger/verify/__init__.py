@@ -154,14 +154,19 @@ def with_enforcement(ledger: Ledger, verdict: Verdict, *, now: datetime | None =
     return dataclasses.replace(verdict, summary={**verdict.summary, "enforcement": status})
 
 
-def build_bundle(ledger: Ledger, ref: str | int, *, now: datetime | None = None) -> dict[str, Any]:
-    """The evidence bundle of a shipment (JSON-able, schemas/bundle.schema.json)."""
+def build_bundle(
+    ledger: Ledger, ref: str | int, *, now: datetime | None = None, multiproof: bool = False
+) -> dict[str, Any]:
+    """The evidence bundle of a shipment (JSON-able, schemas/bundle.schema.json); with
+    ``multiproof``, one multi-proof instead of an inclusion proof per leaf."""
     shipment_id = resolve_shipment(ledger, ref)
     moment = now or ledger.clock()
     source = LedgerSource(ledger)
     lists = _lists(ledger, None)
     _, v = run(source, ledger.trust, shipment_id, now=moment, lists=lists)
-    return bundle_from(ledger, source, shipment_id, list(v.used), lists, moment)
+    return bundle_from(
+        ledger, source, shipment_id, list(v.used), lists, moment, multiproof=multiproof
+    )
 
 
 def verify_bundle(

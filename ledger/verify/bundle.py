@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ledger import schemas
+from ledger import merkle, schemas
 from ledger.canonical import parse_json
 from ledger.encoding import b64encode, format_timestamp
-from ledger.errors import CheckpointError, LogChainError
+from ledger.errors import CheckpointError, LedgerError, LogChainError
 from ledger.lists import AppliedList, version_from_bundle
 from ledger.log import Ledger, utc_now
 from ledger.trustroot import TrustRoot
@@ -43,8 +43,14 @@ def bundle_from(
     used: list[str],
     lists: Sequence[AppliedList],
     now: datetime,
+    *,
+    multiproof: bool = False,
 ) -> dict[str, Any]:
-    """Assemble the bundle of a verification that relied on ``used``."""
+    """Assemble the bundle of a verification that relied on ``used``.
+
+    With ``multiproof``, one multi-proof of all the carried leaves replaces their
+    per-leaf inclusion proofs (a smaller bundle, whose shared subtrees are hashed once).
+    """
     entries: dict[int, dict[str, Any]] = {}
     for att_id in used:
         entry = source.entry(att_id)
@@ -67,7 +73,7 @@ def bundle_from(
                     "inclusion": _proof(prev, f"leaf {index}"),
                 }
             )
-    return {
+    bundle: dict[str, Any] = {
         "v": 1,
         "kind": KIND,
         "shipment": shipment_id,
@@ -78,6 +84,19 @@ def bundle_from(
         "screening_lists": [s.to_bundle() for s in lists],
         "created_at": format_timestamp(now),
     }
+    if multiproof and entries:
+        items = [*bundle["entries"], *leaves]
+        for item in items:
+            del item["inclusion"]
+        try:
+            hashes = merkle.multiproof([i["index"] for i in items], source.size, source)
+        except LedgerError as e:
+            raise LogChainError(f"the log cannot prove the bundle's leaves: {e.message}") from e
+        bundle["multiproof"] = {
+            "tree_size": source.size,
+            "hashes": [b64encode(h) for h in hashes],
+        }
+    return bundle
 
 
 def parse_bundle(data: bytes) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def _run(
     rules: Rules | None,
     carried: BundleSource | None,
 ) -> tuple[Verdict, Verifier]:
-    v = Verifier(source, trust, now=now, lists=lists, rules=rules)
+    parsed = carried.parsed if carried is not None else None
+    v = Verifier(source, trust, now=now, lists=lists, rules=rules, parsed=parsed)
     certificates: dict[str, list[dict[str, Any]]] = {}
     # 1. the checkpoint: nothing else can be trusted without it
     if v.open_checkpoint():

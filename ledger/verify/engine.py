@@ -21,18 +21,19 @@ from typing import Any
 
 from ledger import merkle
 from ledger.admission import ISSUER_ROLES
-from ledger.attestation import Attestation, parse_attestation
+from ledger.attestation import Attestation
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.dsse import Envelope, parse_envelope
 from ledger.encoding import b64decode, parse_date, parse_timestamp, sha256_id
 from ledger.encoding import format_timestamp as ts
 from ledger.errors import LedgerError, UsageError
 from ledger.keys import key_id, verify_signature
-from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
+from ledger.leaf import ZERO_HASH, Leaf
 from ledger.lineage import Lineage
 from ledger.orders import OrderList
 from ledger.screening import ScreeningList
 from ledger.trustroot import TrustRoot
+from ledger.verify.parsed import Parsed
 from ledger.verify.rules import Rules, default_rules
 from ledger.verify.source import ChainEntry, ChainSource
 from ledger.verify.verdict import Finding
@@ -53,6 +54,8 @@ class Node:
     att: Attestation | None
     findings: list[Finding] = field(default_factory=list)
     authorised: bool = False
+    #: event_time's answer, once asked (a loaded node's attestation never changes)
+    when: When | bool | None = field(default=False, repr=False, compare=False)
 
     @property
     def type(self) -> str:
@@ -91,6 +94,12 @@ class When:
 
 def event_time(node: Node) -> When | None:
     """When the event of a material attestation happened, as its body says."""
+    if node.when is False:
+        node.when = _event_time(node)
+    return node.when if isinstance(node.when, When) else None
+
+
+def _event_time(node: Node) -> When | None:
     body = node.body
     try:
         if node.type == "origin":
@@ -131,8 +140,10 @@ class Verifier:
         now: datetime,
         lists: Sequence[ScreeningList | OrderList] = (),
         rules: Rules | None = None,
+        parsed: Parsed | None = None,
     ) -> None:
         self.source = source
+        self.parsed = parsed or Parsed.empty()
         self.trust = trust
         self.now = now
         self.lists = tuple(x for x in lists if isinstance(x, ScreeningList))  # entity lists
@@ -145,7 +156,12 @@ class Verifier:
         self.chain: dict[str, Node] = {}
         self.tiers: dict[str, int] = {}
         self._prev: dict[int, tuple[bytes | None, datetime | None, str | None]] = {}
+        # one check per distinct (index, leaf bytes, proof), however many steps ask
+        self._leaf_checks: dict[
+            tuple[int, bytes, merkle.InclusionProof | None], tuple[bytes, str | None]
+        ] = {}
         self._related: dict[tuple[str, str], list[str]] = {}
+        self._related_nodes: dict[tuple[str, str, bool], list[Node]] = {}
         self.lineage: Lineage | None = None  # what ambiguous lots are (verify.material)
 
     # -- 1. checkpoint ------------------------------------------------------------------
@@ -192,7 +208,7 @@ class Verifier:
         self._check_envelope(node, env, leaf)
         # 5. the payload validates against its schema
         try:
-            att = parse_attestation(env)
+            att = self.parsed.attestation(env)
         except LedgerError as e:
             node.flag("SCHEMA", f"payload does not validate: {e.message}")
             return node
@@ -203,17 +219,14 @@ class Verifier:
 
     def _check_log(self, node: Node, entry: ChainEntry) -> Leaf | None:
         # 2. the leaf is proven under the checkpoint
-        cp = self.checkpoint
-        assert cp is not None
-        leaf_hash = merkle.leaf_hash(entry.leaf)
+        leaf_hash, problem = self._proven(entry)
         leaf: Leaf | None = None
         try:
-            leaf = parse_leaf(entry.leaf)
+            leaf = self.parsed.leaf(entry.leaf)
         except LedgerError as e:
             node.flag(
                 "LOG_INCLUSION", f"leaf of entry {entry.index} is not a valid leaf: {e.message}"
             )
-        problem = self._proof_problem(entry, leaf_hash, cp)
         if problem:
             node.flag("LOG_INCLUSION", f"entry {entry.index} is not proven in the log: {problem}")
         if leaf is not None and leaf.index != entry.index:
@@ -226,6 +239,18 @@ class Verifier:
         if leaf is not None:
             self._check_prev(node, leaf)
         return leaf
+
+    def _proven(self, entry: ChainEntry) -> tuple[bytes, str | None]:
+        """The leaf's hash, and why its proof does not put it under the checkpoint (or
+        None); checked once per distinct leaf and proof."""
+        key = (entry.index, entry.leaf, entry.proof)
+        found = self._leaf_checks.get(key)
+        if found is None:
+            assert self.checkpoint is not None
+            digest = merkle.leaf_hash(entry.leaf)
+            found = (digest, self._proof_problem(entry, digest, self.checkpoint))
+            self._leaf_checks[key] = found
+        return found
 
     @staticmethod
     def _proof_problem(entry: ChainEntry, leaf_hash: bytes, cp: Checkpoint) -> str | None:
@@ -250,10 +275,9 @@ class Verifier:
             if entry is None:
                 self._prev[index] = (None, None, f"leaf {index} is not available")
             else:
-                digest = merkle.leaf_hash(entry.leaf)
-                problem = self._proof_problem(entry, digest, self.checkpoint)
+                digest, problem = self._proven(entry)
                 try:
-                    when: datetime | None = parse_leaf(entry.leaf).integrated_at
+                    when: datetime | None = self.parsed.leaf(entry.leaf).integrated_at
                 except LedgerError:
                     when, problem = None, problem or "it is not a valid leaf"
                 self._prev[index] = (
@@ -401,7 +425,13 @@ class Verifier:
     # -- lookups of what a chain relies on ----------------------------------------------
 
     def related_nodes(self, kind: str, key: str, *, rely: bool = True) -> list[Node]:
-        """Entries found by ``(kind, key)`` that load, in log order."""
+        """Entries found by ``(kind, key)`` that load, in log order.
+
+        The answer never changes within a run (the source's answer is fixed, and so is
+        each entry once loaded), so it is computed, and its entries used, once."""
+        found = self._related_nodes.get((kind, key, rely))
+        if found is not None:
+            return list(found)
         out = []
         if (kind, key) not in self._related:
             self._related[kind, key] = list(self.source.related(kind, key))
@@ -409,7 +439,9 @@ class Verifier:
             node = self.use(att_id) if rely else self.peek(att_id)
             if node is not None and node.att is not None:
                 out.append(node)
-        return sorted(out, key=lambda n: n.index)
+        out.sort(key=lambda n: n.index)
+        self._related_nodes[kind, key, rely] = out
+        return list(out)
 
     def facility_at(self, facility: str, index: int) -> Node | None:
         """The latest facility declaration integrated before entry ``index``."""

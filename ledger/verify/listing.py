@@ -66,7 +66,8 @@ def appearances(v: Verifier) -> dict[Subject, list[Node]]:
     out: dict[Subject, list[Node]] = {}
     for key, nodes in named.items():
         first = acting.get(key, [])
-        out[key] = first + [n for n in nodes if all(n is not f for f in first)]
+        acts = {id(f) for f in first}
+        out[key] = first + [n for n in nodes if id(n) not in acts]
     return out
 
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ledger import merkle
-from ledger.attestation import parse_attestation
 from ledger.canonical import canonical_bytes
+from ledger.dsse import parse_envelope
 from ledger.encoding import b64decode, sha256_id
 from ledger.errors import LedgerError, NotFoundError
-from ledger.leaf import parse_leaf
 from ledger.log import Ledger
-from ledger.storage.base import StoredCheckpoint
+from ledger.storage.base import StoredCheckpoint, StoredEntry
 from ledger.storage.lookup import Lookups
+from ledger.verify.parsed import Parsed
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,13 @@ class LedgerSource:
             raise NotFoundError("the log is empty: there is nothing to verify")
         self.head = found
         self.size = found.size
-        self._nodes: dict[merkle.NodeKey, bytes] = {}  # stored nodes never change
+        # the log is append-only: stored nodes and entries never change, so each is
+        # read once per verification, and each leaf's proof is built once
+        self._nodes: dict[merkle.NodeKey, bytes] = {}
+        self._subtrees: dict[merkle.Range, bytes] = {}
+        self._stored: dict[int, StoredEntry] = {}
+        self._indexes: dict[str, int] = {}
+        self._proofs: dict[int, merkle.InclusionProof | None] = {}
 
     def get_nodes(self, keys: Sequence[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
         """The store's nodes, each read once per verification (proofs share their paths)."""
@@ -79,14 +85,32 @@ class LedgerSource:
         return self.head.note
 
     def _proof(self, index: int, leaf_hash: bytes) -> merkle.InclusionProof | None:
-        try:
-            hashes = merkle.inclusion_proof(index, self.size, self)
-        except LedgerError:
-            return None
-        return merkle.InclusionProof(index, self.size, leaf_hash, tuple(hashes))
+        if index not in self._proofs:
+            try:
+                hashes = merkle.inclusion_proof_shared(index, self.size, self, self._subtrees)
+            except LedgerError:
+                self._proofs[index] = None
+            else:
+                self._proofs[index] = merkle.InclusionProof(
+                    index, self.size, leaf_hash, tuple(hashes)
+                )
+        found = self._proofs[index]
+        if found is not None and found.leaf_hash != leaf_hash:  # never, in one store
+            return merkle.InclusionProof(index, self.size, leaf_hash, found.hashes)
+        return found
+
+    def _remember(self, stored: StoredEntry) -> StoredEntry:
+        self._stored[stored.index] = stored
+        self._indexes[stored.attestation_id] = stored.index
+        return stored
 
     def entry(self, attestation_id: str) -> ChainEntry | None:
-        stored = self.store.find(attestation_id)
+        if attestation_id in self._indexes:
+            stored: StoredEntry | None = self._stored[self._indexes[attestation_id]]
+        else:
+            stored = self.store.find(attestation_id)
+            if stored is not None:
+                self._remember(stored)
         if stored is None or stored.index >= self.size:
             return None
         return ChainEntry(
@@ -100,10 +124,12 @@ class LedgerSource:
     def leaf(self, index: int) -> ChainEntry | None:
         if not 0 <= index < self.size:
             return None
-        try:
-            stored = self.store.get(index)
-        except LedgerError:
-            return None
+        stored = self._stored.get(index)
+        if stored is None:
+            try:
+                stored = self._remember(self.store.get(index))
+            except LedgerError:
+                return None
         return ChainEntry(
             index, stored.leaf, None, self._proof(index, stored.leaf_hash), stored.leaf_hash
         )
@@ -135,7 +161,8 @@ class BundleSource:
     the verdict would not need); ``problems`` notes entries that cannot even be named.
     """
 
-    def __init__(self, bundle: dict[str, Any]) -> None:
+    def __init__(self, bundle: dict[str, Any], parsed: Parsed | None = None) -> None:
+        self.parsed = parsed or Parsed.empty()
         self.note = str(bundle["checkpoint"]).encode("utf-8")
         self._entries: dict[str, ChainEntry] = {}
         self._leaves: dict[int, ChainEntry] = {}
@@ -143,18 +170,23 @@ class BundleSource:
         self.carried_ids: list[str] = []
         self.carried_leaves: list[int] = []
         self.problems: list[str] = []
+        self._paths = _multiproof_paths(bundle)
         for item in bundle.get("leaves", []):
-            self._put_leaf(
-                ChainEntry(
-                    item["index"],
-                    _leaf_bytes(item["leaf"]),
-                    None,
-                    _proof_or_none(item["inclusion"]),
-                )
-            )
+            leaf = _leaf_bytes(item["leaf"])
+            self._put_leaf(ChainEntry(item["index"], leaf, None, self._proof(item, leaf)))
             self.carried_leaves.append(item["index"])
         for position, item in enumerate(bundle["entries"]):
             self._add(position, item)
+
+    def _proof(self, item: dict[str, Any], leaf: bytes) -> merkle.InclusionProof | None:
+        """The item's own inclusion proof, or its path rebuilt from the multi-proof."""
+        if "inclusion" in item:
+            return _proof_or_none(item["inclusion"])
+        if self._paths is None:
+            return None
+        size, paths = self._paths
+        index = item["index"]
+        return merkle.InclusionProof(index, size, merkle.leaf_hash(leaf), paths[index])
 
     def _put_leaf(self, entry: ChainEntry) -> None:
         if entry.index in self._leaves:
@@ -164,13 +196,13 @@ class BundleSource:
     def _add(self, position: int, item: dict[str, Any]) -> None:
         leaf = _leaf_bytes(item["leaf"])
         envelope = canonical_bytes(item["envelope"])
-        entry = ChainEntry(item["index"], leaf, envelope, _proof_or_none(item["inclusion"]))
+        entry = ChainEntry(item["index"], leaf, envelope, self._proof(item, leaf))
         self._put_leaf(entry)
         names: list[str] = []
         with contextlib.suppress(LedgerError):
-            names.append(parse_leaf(leaf).attestation)
+            names.append(self.parsed.leaf(leaf).attestation)
         try:
-            att = parse_attestation(item["envelope"])
+            att = self.parsed.attestation(parse_envelope(item["envelope"]))
         except LedgerError:
             payload = item["envelope"].get("payload")
             with contextlib.suppress(LedgerError):
@@ -199,6 +231,24 @@ class BundleSource:
 
     def related(self, kind: str, key: str) -> Sequence[str]:
         return list(dict.fromkeys(self._related.get((kind, key), [])))
+
+
+def _multiproof_paths(
+    bundle: dict[str, Any],
+) -> tuple[int, dict[int, tuple[bytes, ...]]] | None:
+    """Every carried leaf's path from the bundle's multi-proof; None without one, or
+    when it is malformed (then no leaf is proven: LOG_INCLUSION for each)."""
+    raw = bundle.get("multiproof")
+    if raw is None:
+        return None
+    leaf_hashes: dict[int, bytes] = {}  # the last item at an index, as ``leaf`` answers
+    for item in [*bundle.get("leaves", []), *bundle["entries"]]:
+        leaf_hashes[item["index"]] = merkle.leaf_hash(_leaf_bytes(item["leaf"]))
+    try:
+        hashes = [merkle.json_hash(h, "multiproof hash") for h in raw["hashes"]]
+        return raw["tree_size"], merkle.multiproof_paths(leaf_hashes, raw["tree_size"], hashes)
+    except LedgerError:
+        return None
 
 
 def _relations(type_: str, body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -83,6 +83,8 @@ class _Chain:
         self._names: dict[tuple[str, str], list[str]] = {}
         self._makers: dict[str, list[tuple[str, str]]] = {}
         self._places: dict[str, tuple[dict[str, str], set[str]]] = {}
+        self._by_key: dict[bool, dict[str, set[str]]] = {}
+        self._by_imo: dict[str, set[str]] | None = None
         #: upstream first, so a finding names the earliest goods an order reaches
         self.ordered = sorted(v.chain.values(), key=lambda n: (-v.tiers[n.id], n.index))
 
@@ -129,6 +131,31 @@ class _Chain:
                 if vessel.get("name"):
                     out.append((f"vessel of {site}", str(vessel["name"])))
         return out
+
+    def named_by(self, order: Order) -> tuple[set[str], set[str]]:
+        """Ids of the nodes some maker of which has a name the order lists (the only
+        ones :func:`_match` can match), and of the non-shipment nodes whose vessel has
+        an IMO number it lists: an index per chain, not a scan per order."""
+        vessel = order.scope == "vessel"
+        if vessel not in self._by_key:
+            index: dict[str, set[str]] = {}
+            for node in self.ordered:
+                if node.att is not None:
+                    for _, name in self.makers(node):
+                        index.setdefault(_key(name, vessel), set()).add(node.id)
+            self._by_key[vessel] = index
+        if self._by_imo is None:
+            self._by_imo = {}
+            for node in self.ordered:
+                if node.att is not None and node.type != "shipment":
+                    for number in self.vessel_imos(node):
+                        self._by_imo.setdefault(number, set()).add(node.id)
+        by_key, named, imo = self._by_key[vessel], set[str](), set[str]()
+        for key in _order_keys(order.names, vessel):
+            named |= by_key.get(key, set())
+        for number in order.imo_numbers:
+            imo |= self._by_imo.get(number, set())
+        return named, imo
 
     def vessel_imos(self, node: Node) -> set[str]:
         site = node.body.get("facility")
@@ -260,10 +287,14 @@ def _region_reason(v: Verifier, order: Order, c: _Chain, node: Node) -> str | No
 def subjects_of(v: Verifier, order: Order, c: _Chain) -> list[Subject]:
     """The chain's lots that ``order`` names (before its dates are judged)."""
     out: list[Subject] = []
+    by_name = order.scope in ("entity", "vessel")
+    named, by_imo = c.named_by(order) if by_name else (set(), set())
+    local = order.id in v.rules.orders.made_in_country
     for node in c.ordered:
         if node.att is None:
             continue
-        local = order.id in v.rules.orders.made_in_country
+        if by_name and node.id not in named and node.id not in by_imo:
+            continue  # no name or vessel the order lists: nothing below can match
         if node.type == "shipment":
             elsewhere = local and node.body["country_of_origin"] != order.country
             if order.scope in ("entity", "vessel") and not elsewhere:

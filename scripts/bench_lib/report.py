@@ -416,3 +416,60 @@ def write(r: Result, out: Path) -> None:
     print()
     print(targets_table(r["targets"]))
     print(f"\nwrote {out}/results.json, summary.md, {', '.join(r['plots'])}")
+
+
+def verify_tables(r: Result) -> str:
+    """``--only verify``: the chains and the DSSE peer, with their targets."""
+    y = r["yardstick"]["verify_per_s"]
+    d = r["peers"]["dsse"]
+    lines = [
+        f"Yardstick: raw PyNaCl Ed25519 verify, {_fmt(y)}/s on one core "
+        f"(start {_fmt(r['yardstick']['start'])}/s, end {_fmt(r['yardstick']['end'])}/s). "
+        "Rates are per second, (ratio to the yardstick).",
+        "",
+        "| chain | relied on | online att/s | offline att/s | bundle KiB "
+        "| peak RSS online / offline MiB |",
+        "|" + " --- |" * 6,
+    ]
+    for c in r["verification"]:
+        lines.append(
+            f"| {c['chain']:,} | {c['relied_on']:,} | {_rate(c['online']['rate'], y)} | "
+            f"{_rate(c['offline']['rate'], y)} | {c['bundle_bytes'] / 1024:.0f} | "
+            f"{c['rss_mib']['online']:.0f} / {c['rss_mib']['offline']:.0f} |"
+        )
+    lines += [
+        "",
+        "| chain | offline att/s, multi-proof bundle | bundle KiB, per-leaf / multi-proof |",
+        "| --- | --- | --- |",
+    ]
+    for c in r["verification"]:
+        m = c.get("offline_multiproof")
+        if m:
+            lines.append(
+                f"| {c['chain']:,} | {_rate(m['rate'], y)} | {c['bundle_bytes'] / 1024:.0f} / "
+                f"{c['bundle_multiproof_bytes'] / 1024:.0f} |"
+            )
+    online = min(c["online"]["rate"] for c in r["verification"]) / y
+    offline = min(c["offline"]["rate"] for c in r["verification"]) / y
+    lines += [
+        "",
+        f"DSSE verify, envelopes/s: ours {_rate(d['ours_per_s'], y)}, securesystemslib "
+        f"{_rate(d['securesystemslib_per_s'], y)}, ratio {d['ratio']:.2f} (target >= 1.5).",
+        f"Worst chain: online {online:.3f}, offline {offline:.3f} (target >= 0.6).",
+    ]
+    return "\n".join(lines)
+
+
+def write_verify_only(r: Result, out: Path) -> None:
+    """results.json and summary.md of a ``--only verify`` run."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    m = r["machine"]
+    text = (
+        f"# lotchain verification benchmark, {m['date'][:10]}, {m['hostname']}\n\n"
+        f"`{r['command']}` ({r['timing']['total_seconds']:.0f} s; commit {m['commit']}).\n\n"
+        f"{_load_note(r)}\n\n{verify_tables(r)}\n"
+    )
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    print(verify_tables(r))
+    print(f"\nwrote {out}/results.json, summary.md")

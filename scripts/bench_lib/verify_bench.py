@@ -79,6 +79,9 @@ def _one(
     bundle_path = workdir / f"bundle-{n}.json"
     bundle_path.write_bytes(data)
     offline, _ = timed(lambda: [verify_bundle(data, ledger.trust) for _ in range(reps)])
+    multi = json.dumps(build_bundle(ledger, shipment, multiproof=True), separators=(",", ":"))
+    multi_data = multi.encode()
+    multi_s, _ = timed(lambda: [verify_bundle(multi_data, ledger.trust) for _ in range(reps)])
     rss = {
         "online": _rss(bench_script, ["--home", str(home.path), "--ref", shipment]),
         "offline": _rss(
@@ -105,7 +108,9 @@ def _one(
         "repeats": reps,
         "online": {"seconds": online / reps, "rate": n * reps / online},
         "offline": {"seconds": offline / reps, "rate": n * reps / offline},
+        "offline_multiproof": {"seconds": multi_s / reps, "rate": n * reps / multi_s},
         "bundle_bytes": len(data),
+        "bundle_multiproof_bytes": len(multi_data),
         "bundle_build_seconds": bundle_s,
         "rss_mib": rss,
     }
