@@ -33,7 +33,7 @@ from ledger.cli.common import (
 )
 from ledger.cli.main import cli
 from ledger.cli.sign_cmds import load_signer, print_receipts, submit_envelopes
-from ledger.errors import UsageError
+from ledger.errors import LedgerError, UsageError
 from ledger.keys import Signer, load_private_key
 from ledger.lots import Holding, after_pending, has_lot_labels, resolve_lot_labels
 from ledger.schemas import ATTESTATION_TYPES
@@ -127,8 +127,10 @@ def sign_bodies(
             body = resolve_file_refs(spec.type, body, _base(spec.file), audits)
             body = pending.resolve(body)
             att = make_attestation(spec.type, issuer, body, signers, now=now)
-        except UsageError as e:
-            raise UsageError(e.message + where) from e
+        except LedgerError as e:  # the same error, saying which body it is about
+            e.message += where
+            e.args = (e.message,)
+            raise
         pending.add(att)
         if spec.type == "audit" and spec.file != "-":
             audits[Path(spec.file).resolve()] = att.id
