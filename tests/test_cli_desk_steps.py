@@ -390,7 +390,17 @@ def test_pid_and_log_files_go_with_detach(
 
 
 @pytest.mark.parametrize(
-    "command", [("attest",), ("serve",), ("screening", "load"), ("desk", "init")], ids=" ".join
+    "command",
+    [
+        ("attest",),
+        ("serve",),
+        ("screening", "load"),
+        ("desk", "init"),
+        ("export", "vc"),
+        ("import", "epcis"),
+        ("sign",),
+    ],
+    ids=" ".join,
 )
 def test_changed_commands_have_an_example_and_json(
     capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
