@@ -233,9 +233,11 @@ def attest(
     `lotchain template TYPE`. An input may name a lot by its label, {"lot": "LABEL",
     "amount": "..."}: it is resolved against what the issuer holds (the local ledger, or
     --remote), and the lots made by bodies earlier in the same call, to its
-    <attestation id>#<n> reference, which is what is signed. In a body, "@FILE" as a
-    document's sha256 (or an audit's evidence_sha256) is the file's SHA-256, and in a
-    certificate's audits it is the audit body FILE signed earlier in the call.
+    <attestation id>#<n> reference, which is what is signed. In a body, "@FILE" (FILE
+    relative to the body's folder) as a document's sha256 or an audit's evidence_sha256
+    is the file's SHA-256, and in a certificate's audits it is the audit body FILE signed
+    earlier in the call. Every body is signed before anything is written; --submit
+    appends them as one batch, each accepted or refused on its own (the receipts say).
 
     \b
     Examples:
