@@ -222,12 +222,15 @@ def certificate_json(
 ) -> dict[str, Any]:
     """A certificate with its status at ``now`` (the verifier's own judgement of it)."""
     status = certificate_status(body, now, audits=audits, revoked=_revoked(ledger, revocation))
+    facility = ledger.store.facility(body["facility"])
     return {
         "attestation": entry.attestation_id,
         "index": entry.index,
         "certificate_id": body["certificate_id"],
         "auditor": entry.issuer,
         "facility": body["facility"],
+        "facility_name": None if facility is None else facility.name,
+        "operator": None if facility is None else facility.operator,
         "scheme": body["scheme"],
         "scope": body["scope"],
         "valid_from": body["valid_from"],

@@ -311,6 +311,8 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
                 "certificate_id": {"type": "string"},
                 "auditor": ref("defs.partyId"),
                 "facility": ref("defs.facilityId"),
+                "facility_name": {"type": ["string", "null"]},
+                "operator": {"anyOf": [ref("defs.partyId"), {"type": "null"}]},
                 "scheme": {"type": "string"},
                 "scope": {"type": "object"},
                 "valid_from": ref("defs.date"),

@@ -48,6 +48,25 @@ def _hint_wro(data: bytes, error: MalformedError) -> None:
         ) from error
 
 
+def detect_kind(path: Path) -> str:
+    """``wro`` for a WRO/Findings list (its id, action and issued_on columns or fields),
+    else ``entity``: the kind of a list file, read from its first bytes."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(1 << 16)
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from e
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if text.startswith(("{", "[")):
+        return "wro" if '"issued_on"' in text and '"action"' in text else "entity"
+    header = text.split("\n", 1)[0].lower()
+    return (
+        "wro"
+        if {"id", "action", "issued_on"} <= {c.strip() for c in header.split(",")}
+        else ("entity")
+    )
+
+
 def read_file(path: Path, *, kind: str, name: str | None, loaded_at: datetime) -> AppliedList:
     if kind == "wro":
         return read_orders_file(path, name=name, loaded_at=loaded_at)
@@ -66,9 +85,7 @@ def record_version(
 ) -> tuple[AppliedList, bool]:
     """Record a list version; ``(list, False)`` when these bytes are already its latest."""
     parsed = parse_version(data, kind=kind, name=name, loaded_at=now, source=source)
-    added = Lookups(store).add_list(
-        StoredList(parsed.name, parsed.sha256, now, source, data, kind)
-    )
+    added = Lookups(store).add_list(StoredList(parsed.name, parsed.sha256, now, source, data, kind))
     if added:
         return parsed, True
     current = next(x for x in loaded_versions(store) if x.name == parsed.name)

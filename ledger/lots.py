@@ -125,3 +125,69 @@ def holdings_of(rows: Sequence[tuple[OutputRecord, Decimal]]) -> list[Holding]:
         )
         for r, used in rows
     ]
+
+
+def _holder(type_: str, issuer: str, body: dict[str, Any]) -> str | None:
+    if type_ in ("origin", "transformation"):
+        return issuer
+    if type_ == "transfer":
+        to = body.get("to")
+        return to if isinstance(to, str) else None
+    return None
+
+
+def after_pending(
+    holdings: Sequence[Holding],
+    type_: str,
+    issuer: str,
+    body: dict[str, Any],
+    attestation: str,
+) -> list[Holding]:
+    """``issuer``'s holdings once the (resolved) ``body`` signed as ``attestation`` is in.
+
+    Several bodies signed in one call chain: a later one may name by label a lot an
+    earlier one made. Inputs consume what they name (all of it when no amount is given);
+    outputs of an origin or transformation, or of a transfer to the issuer, are added.
+    """
+    out = list(holdings)
+    inputs = body.get("inputs")
+    for item in inputs if isinstance(inputs, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("ref"), str):
+            continue
+        for i, h in enumerate(out):
+            if h.ref != item["ref"]:
+                continue
+            try:
+                used = Decimal(str(item["amount"])) if "amount" in item else h.left
+            except ArithmeticError:
+                used = h.left
+            out[i] = Holding(
+                h.ref,
+                h.lot,
+                h.material,
+                h.amount,
+                max(h.left - used, Decimal(0)),
+                h.unit,
+                h.mass_kg,
+            )
+    outputs = body.get("outputs")
+    if _holder(type_, issuer, body) != issuer or not isinstance(outputs, list):
+        return out
+    for n, item in enumerate(outputs):
+        try:
+            amount = Decimal(str(item["quantity"]["amount"]))
+            mass = item.get("mass_kg")
+            out.append(
+                Holding(
+                    f"{attestation}#{n}",
+                    str(item["lot"]),
+                    str(item["material"]["name"]),
+                    amount,
+                    amount,
+                    str(item["quantity"]["unit"]),
+                    None if mass is None else Decimal(str(mass)),
+                )
+            )
+        except (KeyError, TypeError, ArithmeticError):
+            continue  # the schema check before signing has refused such a body already
+    return out

@@ -460,3 +460,64 @@ def test_the_standard_transformation_example_imports_in_dry_run_from_holdings(
         }
     ]
     assert ledger.size() == size
+
+
+def test_import_with_remote_resolves_lots_made_outside_the_document_on_the_server(
+    tmp_path: Path,
+    home: Home,
+    ledger: Ledger,
+    cotton: Scenario,
+    capsys: pytest.CaptureFixture[str],
+    cli_env: None,
+) -> None:
+    from ledger.tokens import TokenStore
+    from test_api_server import _start, _stop
+
+    code, farm = _import(
+        capsys, home, DATA / "cotton-farm.jsonld", _key(tmp_path, cotton, FARM), FARM, "--submit"
+    )
+    assert code == 0, farm
+    tokens = TokenStore(ledger.store)
+    gin_token = tokens.issue(GIN, now=T0).token
+    farm_token = tokens.issue(FARM, now=T0).token
+    size = ledger.size()
+    ledger.store.close()
+    key = _key(tmp_path, cotton, GIN)
+    url, process = _start(home.path)
+    try:
+
+        def log_size() -> int:
+            code, out, err = run_cli(
+                capsys, "checkpoint", "--home", str(home.path), "--remote", url, "--json"
+            )
+            assert code == 0, err
+            return int(json.loads(out)["size"])
+
+        # a token of another party may not read the gin's holdings: refused, nothing written
+        code, problem = _import(
+            capsys,
+            home,
+            DATA / "cotton-gin.jsonld",
+            key,
+            GIN,
+            *("--remote", url, "--token", farm_token, "--submit"),
+        )
+        assert code == 2 and problem["error"]["code"] == "NOT_FOUND", problem
+        assert log_size() == size
+
+        code, gin = _import(
+            capsys,
+            home,
+            DATA / "cotton-gin.jsonld",
+            key,
+            GIN,
+            *("--remote", url, "--token", gin_token, "--submit"),
+        )
+        assert code == 0, gin
+        ginning = gin["events"][1]["body"]
+        assert ginning["inputs"] == [
+            {"ref": farm["events"][1]["attestation"] + "#0", "amount": "12000"}
+        ]
+        assert len(gin["receipts"]) == 2 and log_size() == size + 2
+    finally:
+        _stop(process)

@@ -381,3 +381,49 @@ def test_verify_vc_asks_a_served_ledger_with_remote(
         assert code == 1 and "not a valid key" in json.loads(out)["checks"][3]["message"]
     finally:
         _stop(process)
+
+
+def test_export_vc_from_a_served_ledger_signs_on_the_desk(
+    tmp_path: Path,
+    home: Home,
+    scenario: Scenario,
+    certified: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    cli_env: None,
+) -> None:
+    from ledger.tokens import TokenStore
+    from test_api_server import _start, _stop
+
+    key = _key_file(tmp_path, scenario, AUDITOR)
+    local = _export(capsys, home, key, tmp_path / "local.vc.json", "SA8000-IN-2025-0117")
+    token = TokenStore(scenario.ledger.store).issue(AUDITOR, now=T0).token
+    other = _key_file(tmp_path, scenario, "party:other-auditor")
+    scenario.ledger.store.close()
+    url, process = _start(home.path)
+    remote = ("--remote", url, "--token", token, "--home", str(tmp_path / "desk"), "--json")
+    try:
+        out = tmp_path / "remote.vc.json"
+        code, stdout, err = run_cli(
+            capsys, "export", "vc", "SA8000-IN-2025-0117", "--key", key, "--out", str(out), *remote
+        )
+        assert code == 0, err
+        assert json.loads(stdout)["certificate"] == certified["certificate"]
+        vc = json.loads(out.read_text())
+        assert {k: v for k, v in vc.items() if k != "proof"} == {
+            k: v for k, v in local.items() if k != "proof"
+        }
+        code, verdict = _verify(capsys, home, out)
+        assert (code, verdict["status"]) == (0, "pass"), verdict
+
+        refused = tmp_path / "refused.vc.json"
+        for ref, with_key, wanted in (
+            ("SA8000-IN-2025-0117", other, "KEY_FILE"),
+            ("NO-SUCH-CERT", key, "NOT_FOUND"),
+        ):
+            code, _, err = run_cli(
+                capsys, "export", "vc", ref, "--key", with_key, "--out", str(refused), *remote
+            )
+            assert code == 2 and json.loads(err)["error"]["code"] == wanted
+            assert not refused.exists()
+    finally:
+        _stop(process)

@@ -234,8 +234,12 @@ def test_screening_load_kind_wro_list_and_impact(
     assert code == 0 and out.count("wro-findings (wro): ") == 2
     code, out, _ = run_cli(capsys, "screening", "load", str(ENTITY_LIST), *_home(w))
     assert code == 0 and "(entity, 91 listings)" in out
-    code, _, err = run_cli(capsys, "screening", "load", str(without), "--name", "other", *_home(w))
-    assert code == 2 and "add --kind wro" in err
+    code, _, err = run_cli(capsys, "screening", "load", str(without), "--name", "other",
+                           "--kind", "entity", *_home(w))
+    assert code == 2 and "add --kind wro" in err  # a WRO list read as an entity list
+    code, out, _ = run_cli(capsys, "screening", "load", str(without), "--name", "other",
+                           *_home(w))
+    assert code == 0 and "other (wro, 49 orders)" in out  # its kind read from its columns
 
 
 def test_verify_shipment_max_list_age_option(

@@ -115,3 +115,42 @@ def holdings(opts: Options, party: str) -> list[Holding]:
         return holdings_of(Lookups(ledger.store).holdings(party, MAX_HOLDINGS))
     finally:
         ledger.store.close()
+
+
+def _at_file(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith("@") and len(value) > 1:
+        return value[1:]
+    return None
+
+
+def resolve_file_refs(
+    type_: str, body: dict[str, Any], base: Path, earlier: dict[Path, str]
+) -> dict[str, Any]:
+    """``body`` with ``"@FILE"`` values filled in before signing (FILE relative to ``base``,
+    the body file's folder): a document's ``sha256`` and an audit's ``evidence_sha256``
+    become the file's SHA-256; a certificate's ``audits`` entry names the audit body signed
+    earlier in the same call and becomes that audit's attestation id."""
+    out = copy.deepcopy(body)
+    evidence = _at_file(out.get("evidence_sha256"))
+    if type_ in EVIDENCE_TYPES and evidence is not None:
+        out["evidence_sha256"] = file_sha256(base / evidence)
+    documents = out.get("documents")
+    for doc in documents if isinstance(documents, list) else []:
+        name = _at_file(doc.get("sha256")) if isinstance(doc, dict) else None
+        if name is not None:
+            doc["sha256"] = file_sha256(base / name)
+    audits = out.get("audits")
+    if type_ == "certificate" and isinstance(audits, list):
+        for i, item in enumerate(audits):
+            name = _at_file(item)
+            if name is None:
+                continue
+            found = earlier.get((base / name).resolve())
+            if found is None:
+                raise UsageError(
+                    f"audits[{i}] names @{name}, which is not an audit body signed before "
+                    "this certificate in the same call; give it first: --body audit="
+                    f"{name} --body certificate=..."
+                )
+            audits[i] = found
+    return out

@@ -242,3 +242,35 @@ def read_input(path: str, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     if len(data) > max_bytes:
         raise TooLargeError(f"{path} is larger than {max_bytes} bytes")
     return data
+
+
+def _desk_value(opts: Options, name: str) -> str | None:
+    try:
+        value = opts.install.config().get(name)
+    except ConfigError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def desk_party(opts: Options, given: str | None, option: str) -> str:
+    """``given``, else the party the home's desk acts for (desk init --party)."""
+    found = given or _desk_value(opts, "party")
+    if found is None:
+        raise UsageError(
+            f"give {option} PARTY: {opts.home} records no party of its own "
+            "(a desk made with lotchain desk init --party PARTY does)"
+        )
+    return found
+
+
+def desk_key(opts: Options, given: Path | None) -> Path:
+    """``given``, else the desk's own key (desk init --generate-key)."""
+    if given is not None:
+        return given
+    found = _desk_value(opts, "key")
+    if found is None:
+        raise UsageError(
+            f"give --key FILE: {opts.home} records no key of its own "
+            "(a desk made with lotchain desk init --generate-key NAME does)"
+        )
+    return opts.home / found

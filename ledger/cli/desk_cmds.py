@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,18 @@ from ledger.cli.bodies import holdings
 from ledger.cli.common import (
     DEFAULT_HOME,
     Options,
+    check_passphrase,
+    desk_key,
+    desk_party,
     emit,
+    get_passphrase,
     home_options,
     passphrase_file_option,
     read_input,
     remote_options,
 )
 from ledger.cli.main import cli
-from ledger.cli.sign_cmds import load_signer
+from ledger.cli.sign_cmds import load_signer, print_receipts, submit_envelopes
 from ledger.dsse import MAX_ENVELOPE_BYTES, cosign, parse_envelope
 from ledger.encoding import b64decode
 from ledger.errors import (
@@ -33,9 +38,12 @@ from ledger.errors import (
     UsageError,
 )
 from ledger.home import Home
-from ledger.keys import verify_signature
+from ledger.keys import Signer, save_private_key, save_public_key, verify_signature
 from ledger.templates import TEMPLATE_TYPES, example, explain, explain_text
 from ledger.trustroot import TrustRoot
+
+PARTY_ID = re.compile(r"party:[a-z0-9][a-z0-9._:-]{1,126}")
+KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 # -- template -------------------------------------------------------------------------
 
@@ -73,12 +81,12 @@ def template(type_: str, explain_fields: bool, as_json: bool) -> None:
 @click.option(
     "--party",
     envvar="LOTCHAIN_PARTY",
-    required=True,
-    help="The party whose lots to list (with --remote: the token's own party). "
-    "Env: LOTCHAIN_PARTY.",
+    default=None,
+    help="The party whose lots to list (with --remote: the token's own party; default: "
+    "the desk's party, from desk init). Env: LOTCHAIN_PARTY.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Also list lots used up (local only).")
-def lots(opts: Options, party: str, show_all: bool) -> None:
+def lots(opts: Options, party: str | None, show_all: bool) -> None:
     """List what a party holds, lot by lot, with the amount left and its reference.
 
     Use the lot label as an input of a body ({"lot": "LABEL", "amount": "..."}); attest
@@ -88,6 +96,7 @@ def lots(opts: Options, party: str, show_all: bool) -> None:
     Example:
       lotchain lots --party party:saigon-spinning --remote http://127.0.0.1:8080
     """
+    party = desk_party(opts, party, "--party")
     found = [h for h in holdings(opts, party) if show_all or h.left > 0]
     value = {"party": party, "lots": [h.to_json() for h in found]}
     if opts.json:
@@ -172,23 +181,30 @@ class _Directory:
 @click.option(
     "--key",
     "key_file",
-    required=True,
+    default=None,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Your encrypted private key file.",
+    help="Your encrypted private key file (default: the desk's key, from desk init).",
 )
 @passphrase_file_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Write the co-signed envelope here (default: standard output).",
+    help="Write the co-signed envelope here (default: standard output, unless --submit).",
+)
+@click.option(
+    "--submit",
+    "do_submit",
+    is_flag=True,
+    help="Append the co-signed envelope to the log right away (locally or --remote).",
 )
 def sign(
     opts: Options,
     envelope_file: str,
-    key_file: Path,
+    key_file: Path | None,
     passphrase_file: Path | None,
     out: Path | None,
+    do_submit: bool,
 ) -> int:
     """Add your signature to a signed envelope (co-signing, on your own machine).
 
@@ -197,10 +213,9 @@ def sign(
     Either party may then submit the envelope.
 
     \b
-    Example (the buyer co-signs the seller's transfer):
+    Example (the buyer co-signs the seller's transfer and submits it):
       lotchain sign transfer.env.json --key buyer.pem --passphrase-file buyer.pass \\
-        --remote http://ledger.example:8080 --out transfer.signed.json
-      lotchain submit transfer.signed.json --remote http://ledger.example:8080
+        --remote http://ledger.example:8080 --submit
     """
     envelope = parse_envelope(read_input(envelope_file, max_bytes=MAX_ENVELOPE_BYTES))
     directory = _Directory(opts)
@@ -219,7 +234,7 @@ def sign(
                     "envelope was altered after signing; refusing to add to it"
                 )
             signed_by.append(known)
-        signer = load_signer(key_file, passphrase_file)
+        signer = load_signer(desk_key(opts, key_file), passphrase_file)
         mine = directory.key(signer.key_id)
         if mine is None:
             raise KeyInvalidError(
@@ -249,6 +264,12 @@ def sign(
         "signed_by": names,
         "out": None if out is None else str(out),
     }
+    if do_submit:
+        if out is not None:
+            out.write_text(text + "\n", encoding="utf-8")
+        if not opts.json:
+            click.echo(f"{payload.get('type')} signed by: " + "; ".join(names))
+        return print_receipts(opts, submit_envelopes(opts, [cosigned]), [cosigned])
     if out is not None:
         out.write_text(text + "\n", encoding="utf-8")
         emit(opts, summary, f"{payload.get('type')} signed by: " + "; ".join(names) + f" -> {out}")
@@ -281,25 +302,75 @@ def desk() -> None:
     type=click.Path(dir_okay=False, path_type=Path, exists=True),
     help="The ledger's trust root, given out of band (the operator's keys/trust-root.json).",
 )
+@click.option(
+    "--party",
+    default=None,
+    help="The party this desk acts for (party:...): the default of attest --issuer and "
+    "lots --party.",
+)
+@click.option(
+    "--generate-key",
+    "key_name",
+    default=None,
+    metavar="NAME",
+    help="Also generate the desk's key: HOME/keys/NAME.pem (encrypted, 0600) and NAME.pem.pub "
+    "(to send to the registrar); the default --key of attest and sign.",
+)
+@passphrase_file_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def desk_init(home: Path, trust_root: Path, as_json: bool) -> None:
+def desk_init(
+    home: Path,
+    trust_root: Path,
+    party: str | None,
+    key_name: str | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
     """Set up a desk that talks to a served ledger with --remote: no database, no log key.
 
     The desk keeps the trust root, against which every receipt and verdict from the
-    server is checked; the party's own keys go beside it (keys generate).
+    server is checked, and the party's own key (--generate-key, or keys generate).
 
     \b
     Example:
-      lotchain desk init --trust-root trust-root.json
-      lotchain keys generate --out lotchain-home/keys/me.pem --passphrase-file passphrase
+      lotchain desk init --trust-root trust-root.json --party party:shree-cotton \\
+        --generate-key supplier --passphrase-file passphrase
     """
     root = TrustRoot.load(trust_root)  # refuses a malformed one before anything is written
     target = Home(home)
     if target.config_path.exists():
         raise UsageError(f"{home} is already a lotchain home")
+    if party is not None and not PARTY_ID.fullmatch(party):
+        raise UsageError(f"--party {party!r}: a party id looks like party:shree-cotton")
+    config: dict[str, Any] = {"desk": True}
+    signer = passphrase = None
+    if key_name is not None:
+        if not KEY_NAME.fullmatch(key_name):
+            raise UsageError(
+                f"--generate-key {key_name!r}: a plain name (letters, digits, . _ -), e.g. supplier"
+            )
+        passphrase = get_passphrase(
+            f"Passphrase for the new key {key_name}.pem", confirm=True, file=passphrase_file
+        )
+        check_passphrase(passphrase)
+        signer = Signer.generate()
+        config["key"] = f"keys/{key_name}.pem"
+    if party is not None:
+        config["party"] = party
     target.keys.mkdir(parents=True, exist_ok=True)
     target.trust_root_path.write_text(json.dumps(root.to_json(), indent=2) + "\n", encoding="utf-8")
-    target.config_path.write_text(json.dumps({"desk": True}) + "\n", encoding="utf-8")
-    value = {"home": str(home), "trust_root": str(target.trust_root_path), "log": root.log_origin}
+    value: dict[str, Any] = {
+        "home": str(home),
+        "trust_root": str(target.trust_root_path),
+        "log": root.log_origin,
+        "party": party,
+    }
     text = f"desk ready in {home}: trust root of {root.log_origin} in {target.trust_root_path}"
+    if signer is not None and passphrase is not None:
+        key_path = home / config["key"]
+        save_private_key(key_path, signer, passphrase)
+        save_public_key(key_path.with_name(key_path.name + ".pub"), signer.public_key)
+        value.update(key_id=signer.key_id, key=str(key_path), public_key=f"{key_path}.pub")
+        text += f"\nkey {signer.key_id}: {key_path} (send {key_path}.pub to the registrar)"
+    target.config_path.write_text(json.dumps(config) + "\n", encoding="utf-8")
     click.echo(json.dumps(value) if as_json else text)

@@ -21,9 +21,12 @@ from ledger.attestation import Attestation, make_attestation
 from ledger.canonical import parse_json
 from ledger.cli.common import (
     Options,
+    desk_key,
+    desk_party,
     emit,
     get_passphrase,
     home_options,
+    passphrase_file_option,
     read_input,
     remote_options,
 )
@@ -66,6 +69,24 @@ def _holdings_of(ledger: Ledger, issuer: str) -> Any:
             if left > 0:
                 found.append(Holding(ref, output.lot, left, output.unit))
         return found
+
+    return lookup
+
+
+def _remote_holdings(opts: Options, issuer: str) -> Any:
+    """Outputs ``issuer`` holds on the server (``--remote``, the token's party), read once
+    and only if an input refers to a lot made outside the document."""
+    cache: list[Holding] | None = None
+
+    def lookup(lot: str) -> list[Holding]:
+        nonlocal cache
+        if cache is None:
+            from ledger.cli.bodies import holdings
+
+            cache = [
+                Holding(h.ref, h.lot, h.left, h.unit) for h in holdings(opts, issuer) if h.left > 0
+            ]
+        return [h for h in cache if h.lot == lot]
 
     return lookup
 
@@ -129,14 +150,19 @@ def _summary(planned: list[Planned]) -> str:
     help="Mapping file (JSON): GS1 parties, locations, products and documents to ledger ids "
     "(format in the README, section 'EPCIS 2.0 in').",
 )
-@click.option("--issuer", required=True, help="Party id of the issuer (party:...).")
+@click.option(
+    "--issuer",
+    default=None,
+    help="Party id of the issuer (party:...; default: the desk's party, from desk init).",
+)
 @click.option(
     "--key",
     "key_file",
-    required=True,
+    default=None,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The issuer's encrypted private key file.",
+    help="The issuer's encrypted private key file (default: the desk's key).",
 )
+@passphrase_file_option
 @click.option(
     "--epcis-schema",
     envvar="LOTCHAIN_EPCIS_SCHEMA",
@@ -158,8 +184,9 @@ def import_epcis(
     opts: Options,
     file: str,
     map_file: str | None,
-    issuer: str,
-    key_file: Path,
+    issuer: str | None,
+    key_file: Path | None,
+    passphrase_file: Path | None,
     epcis_schema: str | None,
     dry_run: bool,
     do_submit: bool,
@@ -170,14 +197,17 @@ def import_epcis(
     ObjectEvent ADD with bizStep commissioning -> origin; TransformationEvent ->
     transformation; ObjectEvent shipping (or receiving) with owning_party in sourceList
     and destinationList -> transfer. Other events are listed as skipped. Inputs are
-    resolved from earlier events of the document, then from the issuer's holdings in the
-    local ledger by lot label. Without --epcis-schema the document is validated
-    structurally (the fields the import reads), not against the full EPCIS schema.
+    resolved from earlier events of the document, then from the issuer's holdings by lot
+    label: in the local ledger, or on the server with --remote (and its token). Without
+    --epcis-schema the document is validated structurally (the fields the import reads),
+    not against the full EPCIS schema.
 
     \b
     Example:
       lotchain import epcis gin-events.jsonld --map gs1-map.json \\
           --issuer party:rajkot-gin --key keys/gin.pem --dry-run
+      lotchain import epcis gin-events.jsonld --map gs1-map.json \\
+          --remote http://ledger.example:8080 --submit
     """
     if dry_run and (do_submit or out_dir):
         raise UsageError("--dry-run writes nothing: drop --submit and --out")
@@ -191,7 +221,11 @@ def import_epcis(
         if map_file
         else EpcisMap.empty()
     )
-    signer = load_private_key(key_file, get_passphrase(f"Passphrase of {key_file}"))
+    issuer = desk_party(opts, issuer, "--issuer")
+    key_path = desk_key(opts, key_file)
+    signer = load_private_key(
+        key_path, get_passphrase(f"Passphrase of {key_path}", file=passphrase_file)
+    )
     now = _now()
     signed: list[Attestation] = []
 
@@ -208,7 +242,10 @@ def import_epcis(
             if do_submit:
                 raise
     try:
-        holdings = _holdings_of(ledger, issuer) if ledger is not None else _no_holdings
+        if opts.remote:
+            holdings = _remote_holdings(opts, issuer)
+        else:
+            holdings = _holdings_of(ledger, issuer) if ledger is not None else _no_holdings
         planned = import_events(events, mapping, issuer=issuer, holdings=holdings, sign=sign)
         result: dict[str, Any] = {
             "events": [p.to_json() for p in planned],

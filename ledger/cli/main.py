@@ -21,6 +21,7 @@ from ledger.errors import InternalError, LedgerError, StorageError, UsageError
 COMMAND_MODULES = (
     "ledger.cli.log_cmds",
     "ledger.cli.sign_cmds",
+    "ledger.cli.attest_cmds",
     "ledger.cli.registry_cmds",
     "ledger.cli.lifecycle_cmds",
     "ledger.cli.desk_cmds",

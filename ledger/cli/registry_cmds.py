@@ -7,6 +7,7 @@ for an offline signer's later submit). The helpers here serve lifecycle_cmds too
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,6 +189,13 @@ def party() -> None:
 )
 @passphrase_file_option
 @out_option
+@click.option(
+    "--token-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Once admitted, also issue the party's API token into this new file (mode 0600; "
+    "the operator's database, as token issue does).",
+)
 def party_register(
     opts: Options,
     party_id: str,
@@ -211,16 +219,24 @@ def party_register(
     registrar_key: Path | None,
     passphrase_file: Path | None,
     out: Path | None,
+    token_out: Path | None,
 ) -> int:
     """Admit a party with its roles and keys: a party attestation signed by a registrar.
+
+    With --token-out, the party's API token is issued in the same step (only once the
+    party is admitted) and written to a new file readable by its owner alone, to hand
+    to the party with the ledger's trust root.
 
     \b
     Example:
       lotchain party register --party party:dhaka-apparel --name "Dhaka Apparel Limited" \\
         --country BD --role supplier --public-key dhaka.pem.pub \\
         --address-street "Plot 14, BSCIC Industrial Estate" --address-locality Gazipur \\
-        --address-region BD-18 --identifier DUNS=731234567 --identifier CBP-MID=BDDHAAPP14GAZ
+        --address-region BD-18 --identifier DUNS=731234567 --identifier CBP-MID=BDDHAAPP14GAZ \\
+        --token-out ../dhaka/token
     """
+    if token_out is not None:
+        check_token_out(token_out, out)
     if len(identifiers) > MAX_REPEATS or len(public_keys) > MAX_REPEATS:
         raise UsageError(f"at most {MAX_REPEATS} identifiers and {MAX_REPEATS} keys")
     home = opts.install
@@ -276,7 +292,38 @@ def party_register(
             )
         body["accreditation"] = {k: v for k, v in accreditation.items() if v}
     att = make_attestation("party", registrar, body, [signer], now=now)
-    return sign_and_submit(opts, [att.envelope], out)
+    code = sign_and_submit(opts, [att.envelope], out)
+    if code == 0 and token_out is not None:
+        write_token(opts, party_id, token_out)
+    return code
+
+
+def check_token_out(path: Path, out: Path | None) -> None:
+    """Refuse, before anything is signed, a token file that could not be written."""
+    if out is not None:
+        raise UsageError(
+            "--token-out issues the token once the party is admitted; with --out nothing is "
+            "submitted here (issue it later: lotchain token issue --party P)"
+        )
+    if path.exists():
+        raise UsageError(f"--token-out {path} already exists; a token file is never overwritten")
+    if not path.parent.is_dir():
+        raise UsageError(f"--token-out {path}: no folder {path.parent}")
+
+
+def write_token(opts: Options, party_id: str, path: Path) -> None:
+    """Issue ``party_id`` a token in the local database and write it to a new 0600 file."""
+    from ledger.tokens import TokenStore
+
+    store = opts.install.open_store(opts.db)
+    try:
+        issued = TokenStore(store).issue(party_id, now=utc_now(), label="party register")
+    finally:
+        store.close()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(issued.token + "\n")
+    click.echo(f"token {issued.info.id} for {party_id} -> {path} (mode 0600)", err=True)
 
 
 # -- facility register --------------------------------------------------------------

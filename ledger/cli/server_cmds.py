@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -16,6 +17,7 @@ from ledger.cli.common import (
     require_log,
 )
 from ledger.cli.main import cli
+from ledger.errors import UsageError
 from ledger.tokens import TokenInfo, TokenStore
 
 
@@ -40,12 +42,45 @@ from ledger.tokens import TokenInfo, TokenStore
     is_flag=True,
     help="Serve reads only: no log key is loaded and POST /v1/entries answers 503.",
 )
-def serve(opts: Options, host: str, port: int, workers: int, threads: int, read_only: bool) -> None:
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Run in the background: return once the server answers, printing its process id.",
+)
+@click.option(
+    "--pid-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --detach: write the server's process id here (stop it: kill $(cat FILE)).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --detach: where the server writes its messages (default: HOME/serve.log).",
+)
+def serve(
+    opts: Options,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    read_only: bool,
+    detach: bool,
+    pid_file: Path | None,
+    log_file: Path | None,
+) -> None:
     """Serve the ledger's HTTP API (see GET /openapi.json) until interrupted.
 
-    Appends need the log key: its passphrase comes from LOTCHAIN_PASSPHRASE or a
-    prompt, unless --read-only. A port already in use, or a database that holds no
-    log, is refused with exit status 2.
+    Appends need the log key: its passphrase comes from --passphrase-file's siblings
+    (LOTCHAIN_PASSPHRASE_FILE, LOTCHAIN_PASSPHRASE) or a prompt, unless --read-only. A
+    port already in use, or a database that holds no log, is refused with exit status 2.
+    With --detach it runs in the background and the command returns once it answers.
+
+    \b
+    Example:
+      lotchain serve --port 8080 --detach --pid-file server.pid
+      kill $(cat server.pid)
     """
     from api.serve import serve as run
 
@@ -56,6 +91,11 @@ def serve(opts: Options, host: str, port: int, workers: int, threads: int, read_
     finally:
         store.close()
     passphrase = None if read_only else get_passphrase("Passphrase of the log key")
+    if detach:
+        _detach(opts, host, port, workers, threads, read_only, passphrase, pid_file, log_file)
+        return
+    if pid_file is not None or log_file is not None:
+        raise UsageError("--pid-file and --log-file go with --detach")
     server = "waitress" if workers == 1 else f"gunicorn, {workers} workers"
     click.echo(
         f"lotchain: serving {opts.home} on http://{host}:{port} "
@@ -64,6 +104,36 @@ def serve(opts: Options, host: str, port: int, workers: int, threads: int, read_
     )
     with port_in_use_as_usage_error(host, port):
         run(opts.home, host, port, workers, threads, passphrase=passphrase, db=opts.db)
+
+
+def _detach(
+    opts: Options,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    read_only: bool,
+    passphrase: bytes | None,
+    pid_file: Path | None,
+    log_file: Path | None,
+) -> None:
+    from ledger.cli.detach import start_detached
+
+    args = ["--home", str(opts.home), "--host", host, "--port", str(port)]
+    args += ["--workers", str(workers), "--threads", str(threads)]
+    args += ["--db", opts.db] if opts.db else []
+    args += ["--read-only"] if read_only else []
+    log = log_file or opts.home / "serve.log"
+    pid = start_detached(
+        args, host=host, port=port, passphrase=passphrase, log_file=log, pid_file=pid_file
+    )
+    url = f"http://{host}:{port}"
+    emit(
+        opts,
+        {"pid": pid, "url": url, "log_file": str(log), "pid_file": pid_file and str(pid_file)},
+        f"lotchain: serving {opts.home} on {url} in the background (pid {pid}, log {log}); "
+        f"stop it with: kill {pid}",
+    )
 
 
 @cli.group()

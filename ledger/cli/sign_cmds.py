@@ -1,4 +1,4 @@
-"""Commands that sign and submit: keys, party register, attest, submit."""
+"""Commands that sign and submit: keys generate, submit (attest: attest_cmds)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from typing import Any
 
 import click
 
-from ledger.admission import LOG_SIGNED_TYPES
-from ledger.attestation import attestation_id, make_attestation
+from ledger.attestation import attestation_id
 from ledger.canonical import parse_json
-from ledger.cli.bodies import add_documents, holdings
 from ledger.cli.common import (
     Options,
     get_passphrase,
@@ -32,8 +30,6 @@ from ledger.keys import (
     save_public_key,
 )
 from ledger.log import verify_receipt
-from ledger.lots import has_lot_labels, resolve_lot_labels
-from ledger.schemas import ATTESTATION_TYPES
 
 
 def _now() -> datetime:
@@ -155,9 +151,7 @@ def _outputs(envelope: Envelope, attestation: str) -> list[dict[str, Any]]:
     return out
 
 
-def print_receipts(
-    opts: Options, receipts: list[dict[str, Any]], envelopes: list[Envelope]
-) -> int:
+def print_receipts(opts: Options, receipts: list[dict[str, Any]], envelopes: list[Envelope]) -> int:
     """Each receipt (or refusal), with the output references and lot labels it created."""
     failed = sum(1 for r in receipts if "error" in r)
     shown: list[dict[str, Any]] = []
@@ -198,99 +192,3 @@ def submit(opts: Options, files: tuple[str, ...]) -> int:
     if not envelopes:
         raise UsageError("no envelope to submit: the files hold empty lists")
     return print_receipts(opts, submit_envelopes(opts, envelopes), envelopes)
-
-
-@cli.command()
-@home_options
-@remote_options
-@click.argument(
-    "type_",
-    metavar="TYPE",
-    type=click.Choice([t for t in ATTESTATION_TYPES if t not in LOG_SIGNED_TYPES]),
-)
-@click.option("--issuer", required=True, help="Party id of the issuer (party:...).")
-@click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The issuer's encrypted private key file.",
-)
-@click.option(
-    "--body",
-    "body_file",
-    required=True,
-    help="JSON file with the attestation body (- for standard input).",
-)
-@click.option(
-    "--cosign-key",
-    "cosign_keys",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Another party's key to co-sign with here (or let them add theirs on their own "
-    "machine: lotchain sign ENVELOPE --key K).",
-)
-@click.option(
-    "--document",
-    "documents",
-    multiple=True,
-    metavar="KIND[:NUMBER]=FILE",
-    help="Hash FILE into the body's documents (an audit: evidence=FILE into evidence_sha256); "
-    "repeatable. E.g. invoice:SG/EXP/117=invoice.pdf",
-)
-@passphrase_file_option
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write the envelope here (default: standard output, unless --submit).",
-)
-@click.option(
-    "--submit/--no-submit",
-    "do_submit",
-    default=False,
-    help="Append the envelope to the log right away.",
-)
-def attest(
-    opts: Options,
-    type_: str,
-    issuer: str,
-    key_file: Path,
-    body_file: str,
-    cosign_keys: tuple[Path, ...],
-    documents: tuple[str, ...],
-    passphrase_file: Path | None,
-    out: Path | None,
-    do_submit: bool,
-) -> int:
-    """Sign an attestation of TYPE from a JSON body; optionally submit it.
-
-    TYPE is one of the attestation types of the ledger; the body is validated against
-    schemas/TYPE.schema.json before signing (every problem reported at once). Start from
-    `lotchain template TYPE`. An input may name a lot by its label, {"lot": "LABEL",
-    "amount": "..."}: it is resolved against what the issuer holds (the local ledger, or
-    --remote) to its <attestation id>#<n> reference, which is what is signed.
-
-    \b
-    Example:
-      lotchain attest transfer --issuer party:shree-ginning --key gin.pem \\
-        --body transfer.json --document invoice:SG/117=invoice.pdf --out transfer.env.json
-    """
-    body = parse_json(read_input(body_file))
-    if not isinstance(body, dict):
-        raise UsageError("the body must be a JSON object")
-    body = add_documents(type_, body, documents)
-    if has_lot_labels(body):
-        body = resolve_lot_labels(body, issuer, holdings(opts, issuer))
-    signers = [load_signer(key_file, passphrase_file), *(load_signer(k) for k in cosign_keys)]
-    att = make_attestation(type_, issuer, body, signers, now=_now())
-    text = json.dumps(att.envelope.to_json(), indent=2)
-    if out is not None:
-        out.write_text(text + "\n", encoding="utf-8")
-    elif not do_submit:
-        click.echo(text)
-    if do_submit:
-        return print_receipts(opts, submit_envelopes(opts, [att.envelope]), [att.envelope])
-    if out is not None:
-        click.echo(f"signed {att.id} -> {out}", err=True)
-    return 0

@@ -18,9 +18,11 @@ import click
 from ledger.canonical import parse_json
 from ledger.cli.common import (
     Options,
+    desk_key,
     emit,
     get_passphrase,
     home_options,
+    passphrase_file_option,
     read_input,
     remote_options,
 )
@@ -28,7 +30,7 @@ from ledger.cli.main import cli
 from ledger.cli.verify_cmds import verify_group
 from ledger.encoding import format_timestamp, parse_timestamp
 from ledger.errors import KeyFileError, NotFoundError, UsageError
-from ledger.keys import key_id, load_private_key
+from ledger.keys import Signer, key_id, load_private_key
 from ledger.log import Ledger
 from ledger.vc import (
     AuditEntry,
@@ -104,46 +106,56 @@ def credential_of(ledger: Ledger, ref: str, public_key: bytes) -> dict[str, Any]
 
 @export_group.command("vc")
 @home_options
+@remote_options
 @click.argument("ref", metavar="CERTIFICATE")
 @click.option(
     "--key",
     "key_file",
-    required=True,
+    default=None,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The auditor's encrypted private key (the certificate's issuer).",
+    help="The auditor's encrypted private key (the certificate's issuer; default: the "
+    "desk's key, from desk init).",
 )
+@passphrase_file_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Write the credential here (default: standard output).",
 )
-def export_vc(opts: Options, ref: str, key_file: Path, out: Path | None) -> int:
+def export_vc(
+    opts: Options,
+    ref: str,
+    key_file: Path | None,
+    passphrase_file: Path | None,
+    out: Path | None,
+) -> int:
     """Export certificate CERTIFICATE (number or attestation id) as a signed W3C credential.
 
     The credential is a UNTP Digital Conformity Credential (W3C VC 2.0) of the certificate
     and the audits it rests on, secured with an eddsa-jcs-2022 DataIntegrityProof by the
     auditor's key, whose did:key is the issuer: any VC verifier checks it without the
-    ledger. The key must be a valid key of the auditor who issued the certificate.
+    ledger. The key must be a valid key of the auditor who issued the certificate. With
+    --remote, the certificate and its audits are fetched from the server (with the
+    desk's token) and checked against their attestation ids; the key signs here.
 
     \b
     Example:
       lotchain export vc SA8000-2025-0117 --key keys/auditor.pem --out cert.vc.json
+      lotchain export vc SA8000-2025-0117 --remote http://ledger.example:8080 --out cert.vc.json
     """
-    signer = load_private_key(key_file, get_passphrase(f"Passphrase of {key_file}"))
-    ledger = opts.ledger()
-    try:
-        entry = _certificate_entry(ledger, ref)
-        record = ledger.store.key(signer.key_id)
-        revoked = ledger.store.key_revoked_at(signer.key_id)
-        if record is None or record.party != entry.issuer or revoked is not None:
-            raise KeyFileError(
-                f"{key_file} is not a valid key of {entry.issuer}, who issued the certificate: "
-                "sign with the auditor's own key"
-            )
-        unsigned = credential_of(ledger, entry.attestation_id, signer.public_key)
-    finally:
-        ledger.store.close()
+    key_path = desk_key(opts, key_file)
+    signer = load_private_key(
+        key_path, get_passphrase(f"Passphrase of {key_path}", file=passphrase_file)
+    )
+    if opts.remote:
+        from ledger.cli.vc_remote import remote_credential
+
+        cert_id, unsigned = remote_credential(
+            opts.remote, opts.token, ref, signer, str(key_path)
+        )
+    else:
+        cert_id, unsigned = _local_credential(opts, ref, signer, key_path)
     credential = add_proof(unsigned, signer, created=_now())
     text = json.dumps(credential, indent=2, ensure_ascii=False)
     if out is not None:
@@ -154,7 +166,7 @@ def export_vc(opts: Options, ref: str, key_file: Path, out: Path | None) -> int:
         summary = {
             "credential": credential["id"],
             "issuer": credential["issuer"]["id"],
-            "certificate": entry.attestation_id,
+            "certificate": cert_id,
             "out": str(out),
         }
         emit(opts, summary, f"wrote {credential['id']} signed by {summary['issuer']} -> {out}")
@@ -163,6 +175,24 @@ def export_vc(opts: Options, ref: str, key_file: Path, out: Path | None) -> int:
     else:
         click.echo(text)
     return 0
+
+
+def _local_credential(
+    opts: Options, ref: str, signer: Signer, key_path: Path
+) -> tuple[str, dict[str, Any]]:
+    ledger = opts.ledger()
+    try:
+        entry = _certificate_entry(ledger, ref)
+        record = ledger.store.key(signer.key_id)
+        revoked = ledger.store.key_revoked_at(signer.key_id)
+        if record is None or record.party != entry.issuer or revoked is not None:
+            raise KeyFileError(
+                f"{key_path} is not a valid key of {entry.issuer}, who issued the certificate: "
+                "sign with the auditor's own key"
+            )
+        return entry.attestation_id, credential_of(ledger, entry.attestation_id, signer.public_key)
+    finally:
+        ledger.store.close()
 
 
 # -- verify vc ---------------------------------------------------------------------------

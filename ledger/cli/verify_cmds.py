@@ -19,7 +19,7 @@ import click
 from ledger.cli.common import Options, emit, home_options, read_input, remote_options
 from ledger.cli.main import cli
 from ledger.errors import UsageError
-from ledger.lists import KINDS, loaded_versions, read_file, record_version
+from ledger.lists import KINDS, detect_kind, loaded_versions, read_file, record_version
 from ledger.orders import OrderList
 from ledger.trustroot import TrustRoot
 from ledger.verify import (
@@ -35,6 +35,8 @@ from ledger.verify import (
 )
 from ledger.verify.order_rules import MAX_AGE_DAYS
 from ledger.verify.report import render
+
+MAX_LIST_FILES = 16
 
 
 def _now() -> datetime:
@@ -152,9 +154,7 @@ def verify_shipment(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @max_list_age_option
-def verify_bundle_cmd(
-    file: str, trust_root: Path, as_json: bool, max_list_age: int | None
-) -> int:
+def verify_bundle_cmd(file: str, trust_root: Path, as_json: bool, max_list_age: int | None) -> int:
     """Recompute the verdict of an evidence bundle FILE ('-' for stdin), offline.
 
     Checks the checkpoint signature against the trust root, every inclusion proof,
@@ -174,15 +174,20 @@ def screening_group() -> None:
 
 @screening_group.command("load")
 @home_options
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--name", help="Name of the list (default: the file name without extension).")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--name", help="Name of the list (one FILE only; default: the file name without extension)."
+)
 @click.option(
     "--kind",
-    type=click.Choice(KINDS),
-    default="entity",
+    type=click.Choice(["auto", *KINDS]),
+    default="auto",
     show_default=True,
     help="entity: an entity list (name, aliases, effective_date...); wro: CBP's Withhold "
-    "Release Orders and Findings (id, action, status, issued_on, producer, hs_prefixes...).",
+    "Release Orders and Findings (id, action, status, issued_on, producer, hs_prefixes...); "
+    "auto: each file's kind read from its columns.",
 )
 @click.option(
     "--impact",
@@ -193,33 +198,55 @@ def screening_group() -> None:
     "version).",
 )
 def screening_load(
-    opts: Options, file: Path, name: str | None, kind: str, show_impact: bool
+    opts: Options, files: tuple[Path, ...], name: str | None, kind: str, show_impact: bool
 ) -> None:
-    """Record the list in FILE (its bytes, SHA-256, kind and load time) in the database.
+    """Record the lists in FILES (bytes, SHA-256, kind and load time) in the database.
 
     Verification then applies the latest version of every list loaded, and each verdict
-    names the list versions it applied.
+    names the list versions it applied. Every file is read and checked before any is
+    recorded.
+
+    \b
+    Example:
+      lotchain screening load data/uflpa-entity-list.csv data/wro-findings.csv
     """
-    parsed = read_file(file, kind=kind, name=name, loaded_at=_now())
+    if name is not None and len(files) > 1:
+        raise UsageError("--name names one list; give one FILE with it")
+    if len(files) > MAX_LIST_FILES:
+        raise UsageError(f"at most {MAX_LIST_FILES} files in one call")
+    now = _now()
+    parsed = [
+        read_file(f, kind=detect_kind(f) if kind == "auto" else kind, name=name, loaded_at=now)
+        for f in files
+    ]
     ledger = opts.ledger()
     try:
-        recorded, added = record_version(
-            ledger.store,
-            parsed.data,
-            kind=kind,
-            name=parsed.name,
-            source=parsed.source,
-            now=parsed.loaded_at,
-        )
-        failed = None
-        if show_impact:
-            failed = (
-                impacted_by_order_list(ledger, recorded)
-                if isinstance(recorded, OrderList)
-                else impacted_by_list(ledger, recorded)
-            )
+        shown = [_record(ledger, p, show_impact) for p in parsed]
     finally:
         ledger.store.close()
+    if opts.json:
+        emit(opts, shown[0][0] if len(shown) == 1 else [v for v, _ in shown])
+    else:
+        click.echo("\n".join(t for _, t in shown))
+
+
+def _record(ledger: Any, parsed: Any, show_impact: bool) -> tuple[dict[str, Any], str]:
+    kind = parsed.kind
+    recorded, added = record_version(
+        ledger.store,
+        parsed.data,
+        kind=kind,
+        name=parsed.name,
+        source=parsed.source,
+        now=parsed.loaded_at,
+    )
+    failed = None
+    if show_impact:
+        failed = (
+            impacted_by_order_list(ledger, recorded)
+            if isinstance(recorded, OrderList)
+            else impacted_by_list(ledger, recorded)
+        )
     summary = recorded.summary()
     value: dict[str, Any] = {**summary, "added": added}
     text = (
@@ -239,7 +266,7 @@ def screening_load(
             )
             or "\n  no shipment is affected"
         )
-    emit(opts, value, text)
+    return value, text
 
 
 @screening_group.command("list")
