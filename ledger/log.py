@@ -4,11 +4,20 @@
 write lock (signature checks are the costly part), then, holding it, judges each
 entry against the state plus the entries before it in the same batch, builds leaves,
 Merkle nodes and a signed checkpoint, and commits them together.
+
+The part before the lock needs no state; with a :class:`~ledger.pool.PreparePool` it
+runs in worker processes (large batches, and single appends while others are under
+way), so the sequencer's core only judges and writes. Single appends are integrated
+in batches: one integration (one commit, one signed checkpoint) takes every append
+waiting for it, and an append waits at most ``integrate_every`` for the others then
+being admitted to join it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,13 +38,24 @@ from ledger.errors import (
     StorageError,
     TooLargeError,
 )
-from ledger.keys import Signer
+from ledger.keys import Signer, key_id
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
+from ledger.pool import PreparePool, Verified, key_ids, workers_setting
 from ledger.state import AttestationRecord, Overlay
 from ledger.storage.base import AppendBatch, PendingEntry, Store, StoredCheckpoint, StoredEntry
 from ledger.trustroot import TrustRoot
 
 MAX_BATCH = 1000
+
+#: How long an append waits, at most, for appends then being admitted to share its
+#: integration (one commit, one checkpoint); 0 integrates at once (group commit only).
+INTEGRATE_EVERY = 0.05
+
+#: Batches of at least this many envelopes are prepared in the worker pool.
+POOL_THRESHOLD = 32
+
+#: Public keys remembered by id (a key id is the hash of its key, so never stale).
+MAX_KNOWN_KEYS = 100_000
 
 Clock = Callable[[], datetime]
 
@@ -110,11 +130,16 @@ class _Nodes:
         return {k: self.known[k] for k in keys}
 
 
+#: An envelope ready for the sequencer: parsed, with the signatures already verified.
+Prepared = tuple[Attestation, Verified]
+
+
 @dataclass
 class _Slot:
-    """One caller's envelope waiting for a group commit, and its result."""
+    """One caller's prepared envelope waiting for an integration, and its result."""
 
-    envelope: Envelope | bytes | dict[str, Any]
+    prepared: Prepared
+    arrived: float
     result: Receipt | LedgerError | None = None
     done: bool = False
 
@@ -142,27 +167,68 @@ class Ledger:
         log_signer: Signer | None = None,
         *,
         clock: Clock = utc_now,
+        pool_workers: int | str | None = None,
+        integrate_every: float = INTEGRATE_EVERY,
     ) -> None:
+        """``pool_workers``: 0 or ``off`` prepares in this process, ``auto`` uses one worker
+        per extra core, None reads ``LOTCHAIN_POOL_WORKERS`` (default ``auto``); the
+        workers start on first use. ``integrate_every``: seconds an append waits, at
+        most, for concurrent appends to share its integration."""
+        if not 0 <= integrate_every <= 10:
+            raise MalformedError("integrate_every is 0 to 10 seconds")
         self.store = store
         self.trust = trust
         self.log_signer = log_signer
         self.clock = clock
         self.origin = trust.log_origin
+        self.integrate_every = integrate_every
+        workers = workers_setting(pool_workers) if log_signer is not None else 0
+        self.pool = PreparePool(workers) if workers else None
+        if self.pool is not None:
+            weakref.finalize(self, self.pool.close)
+        self._keys: dict[str, bytes] = {
+            r.key_id: r.public_key for r in trust.registrars
+        }
+        log_key = trust.log_verifier.public_key
+        self._keys[key_id(log_key)] = log_key
         self._tail_cache: _Tail | None = None
         self._group = threading.Condition()
         self._queue: list[_Slot] = []
         self._leading = False
+        self._admitting = 0
+
+    def close(self) -> None:
+        """Stop the worker pool, if one was started (the store is closed by its owner)."""
+        if self.pool is not None:
+            self.pool.close()
 
     # -- writing -----------------------------------------------------------------------
 
     def append(self, envelope: Envelope | bytes | dict[str, Any]) -> Receipt:
         """Append one envelope; raise the coded error of the first rule it breaks.
 
-        Group commit: appends from concurrent threads that arrive while a commit is
-        under way are judged and committed together in the next one. Each is durable
-        when its call returns, exactly as if it had been committed alone.
+        Group commit on a short cadence: the envelope is prepared (parsed, checked,
+        its signatures verified; in the worker pool while other appends are under
+        way), then waits for the next integration, which takes every append waiting
+        by then and commits them with one signed checkpoint. The integration starts as
+        soon as no other append is still being prepared, or when the first waiting
+        append has waited ``integrate_every``. Each append is durable when its call
+        returns, exactly as if it had been committed alone.
         """
-        slot = _Slot(envelope)
+        if self.log_signer is None:
+            raise MalformedError("this ledger was opened read-only (no log key)")
+        with self._group:
+            busy = self._leading or self._admitting > 0 or bool(self._queue)
+            self._admitting += 1
+        try:
+            ready = self._prepare([envelope], pool=busy)[0]
+        finally:
+            with self._group:
+                self._admitting -= 1
+                self._group.notify_all()
+        if isinstance(ready, LedgerError):
+            raise ready
+        slot = _Slot(ready, time.monotonic())
         with self._group:
             self._queue.append(slot)
             while not slot.done:
@@ -170,12 +236,13 @@ class Ledger:
                     self._group.wait()
                     continue
                 self._leading = True
+                self._gather()
                 batch = self._queue[:MAX_BATCH]
                 del self._queue[: len(batch)]
                 self._group.release()
                 try:
-                    results: list[Receipt | LedgerError] = self.append_batch(
-                        [item.envelope for item in batch]
+                    results: list[Receipt | LedgerError] = self._integrate(
+                        [item.prepared for item in batch]
                     )
                 except LedgerError as e:
                     results = [e] * len(batch)
@@ -195,6 +262,49 @@ class Ledger:
         if isinstance(slot.result, LedgerError):
             raise slot.result
         raise StorageError("the append was interrupted before it finished")
+
+    def _gather(self) -> None:
+        """Hold the integration (lock held) while appends still being prepared may join:
+        until none is, the batch is full, or the first waiting one waited long enough."""
+        deadline = self._queue[0].arrived + self.integrate_every
+        while self._admitting > 0 and len(self._queue) < MAX_BATCH:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._group.wait(left)
+
+    def _prepare(
+        self, envelopes: Sequence[Envelope | bytes | dict[str, Any]], *, pool: bool
+    ) -> list[Prepared | LedgerError]:
+        """Parse and schema-check each envelope and verify the signatures whose keys are
+        known (the state-free part of admission), in the pool when asked and there is one."""
+        if pool and self.pool is not None:
+            return self.pool.prepare(envelopes, self._known_keys(envelopes))
+        out: list[Prepared | LedgerError] = []
+        for env in envelopes:
+            try:
+                out.append((parse_attestation(env), frozenset()))
+            except LedgerError as e:
+                out.append(e)
+        return out
+
+    def _known_keys(
+        self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]
+    ) -> dict[str, bytes]:
+        """The public keys the envelopes' signatures name, as far as the log knows them.
+
+        Read without the write lock: a key id is the hash of its key, so a key once
+        found never changes; a key admitted later (or in the same batch) is verified by
+        the sequencer itself."""
+        wanted: set[str] = set()
+        for env in envelopes:
+            wanted.update(key_ids(env))
+        missing = [k for k in wanted if k not in self._keys]
+        for kid in missing:
+            record = self.store.key(kid)
+            if record is not None and len(self._keys) < MAX_KNOWN_KEYS:
+                self._keys[kid] = record.public_key
+        return {k: self._keys[k] for k in wanted if k in self._keys}
 
     def _bodies(self, batch: dict[str, dict[str, Any]]) -> Callable[[str], dict[str, Any] | None]:
         """The body of a logged (or just accepted) attestation, read from its stored envelope
@@ -230,13 +340,22 @@ class Ledger:
             raise MalformedError("this ledger was opened read-only (no log key)")
         if len(envelopes) > MAX_BATCH:
             raise TooLargeError(f"a batch holds at most {MAX_BATCH} envelopes")
-        results: list[Receipt | LedgerError | None] = [None] * len(envelopes)
+        return self._integrate(self._prepare(envelopes, pool=len(envelopes) >= POOL_THRESHOLD))
+
+    def _integrate(self, prepared: Sequence[Prepared | LedgerError]) -> list[Receipt | LedgerError]:
+        """Judge prepared envelopes in order and commit the accepted ones with one signed
+        checkpoint (one transaction); refusals keep their place in the result."""
+        if self.log_signer is None:
+            raise MalformedError("this ledger was opened read-only (no log key)")
+        results: list[Receipt | LedgerError | None] = [None] * len(prepared)
         parsed: list[tuple[int, Attestation]] = []
-        for i, env in enumerate(envelopes):
-            try:
-                parsed.append((i, parse_attestation(env)))
-            except LedgerError as e:
-                results[i] = e
+        verified: dict[int, Verified] = {}
+        for i, item in enumerate(prepared):
+            if isinstance(item, LedgerError):
+                results[i] = item
+            else:
+                parsed.append((i, item[0]))
+                verified[i] = item[1]
         accepted: list[tuple[int, PendingEntry]] = []
         with self.store.writer():
             head = self.store.head()
@@ -250,7 +369,9 @@ class Ledger:
             bodies = self._bodies(batch)
             for i, att in parsed:
                 try:
-                    delta = admit(att, overlay, self.trust, now=now, bodies=bodies)
+                    delta = admit(
+                        att, overlay, self.trust, now=now, bodies=bodies, verified=verified[i]
+                    )
                 except LedgerError as e:
                     results[i] = e
                     continue

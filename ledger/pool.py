@@ -1,0 +1,220 @@
+"""Admission's state-free part in worker processes: parse, schema-check, verify signatures.
+
+The sequencer (:class:`ledger.log.Ledger`) judges entries against the state and writes
+them, one batch at a time, in one process. What comes before needs no state and costs
+most of the CPU: parsing the envelope and payload, checking the schemas and verifying
+Ed25519 signatures. A :class:`PreparePool` runs that part in worker processes, so a
+second core does it while the sequencer writes.
+
+Bytes go in (the envelope as received, plus the public keys its signatures name, as far
+as the sequencer knows them) and a compact result comes back: the parsed
+:class:`~ledger.attestation.Attestation` (its canonical envelope already built) and the
+``(public key, signature)`` pairs that verified over its signed bytes. The sequencer
+still runs every admission step in order and only skips the Ed25519 call for a pair a
+worker verified, so an entry gets the same verdict and the same error either way.
+A refused entry comes back as its error's class and fields and is raised as the same
+coded error; a worker that dies gives each of its entries an ``INTERNAL`` error, and
+the pool is started afresh for the next batch.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from ledger import errors
+from ledger.attestation import Attestation, parse_attestation
+from ledger.dsse import Envelope
+from ledger.errors import InternalError, LedgerError
+from ledger.keys import verify_signature
+
+#: Verified ``(public key, signature)`` pairs of one attestation.
+Verified = frozenset[tuple[bytes, bytes]]
+
+#: What a worker returns for one envelope: the attestation and its verified pairs, or
+#: the refusal as (error class name, message, attestation id, index, detail).
+Outcome = tuple[Attestation, Verified] | tuple[str, str, str | None, int | None, dict[str, Any]]
+
+#: The environment setting that sizes the pool where no size is given in code:
+#: ``off`` (or 0), ``auto`` (one worker per core beyond the first) or a number.
+POOL_ENV = "LOTCHAIN_POOL_WORKERS"
+
+#: At most this many worker processes, whatever the setting says.
+MAX_WORKERS = 32
+
+_KEY_ID = re.compile(rb'"ed25519:[0-9a-f]{64}"')
+
+
+def workers_setting(value: str | int | None = None) -> int:
+    """The number of workers a setting asks for: ``off``/0, ``auto`` or a number."""
+    raw = os.environ.get(POOL_ENV, "auto") if value is None else value
+    if isinstance(raw, int):
+        count = raw
+    elif raw.strip().lower() in ("", "auto"):
+        count = (os.cpu_count() or 1) - 1
+    elif raw.strip().lower() in ("off", "no", "false"):
+        count = 0
+    else:
+        try:
+            count = int(raw)
+        except ValueError as e:
+            raise errors.ConfigError(
+                f"{POOL_ENV} must be off, auto or a number of workers, not {raw!r}"
+            ) from e
+    if count < 0 or count > MAX_WORKERS:
+        raise errors.ConfigError(f"the admission pool takes 0 to {MAX_WORKERS} workers")
+    return count
+
+
+def key_ids(envelope: Envelope | bytes | dict[str, Any]) -> set[str]:
+    """The key ids an envelope's signatures name (a cheap scan; the worker parses)."""
+    if isinstance(envelope, Envelope):
+        return {s.keyid for s in envelope.signatures}
+    if isinstance(envelope, (bytes, bytearray)):
+        return {m[1:-1].decode("ascii") for m in _KEY_ID.findall(envelope)}
+    sigs = envelope.get("signatures") if isinstance(envelope, dict) else None
+    found: set[str] = set()
+    for sig in sigs if isinstance(sigs, list) else ():
+        keyid = sig.get("keyid") if isinstance(sig, dict) else None
+        if isinstance(keyid, str):
+            found.add(keyid)
+    return found
+
+
+def prepare(
+    envelope: Envelope | bytes | dict[str, Any], keys: Mapping[str, bytes]
+) -> tuple[Attestation, Verified]:
+    """Parse and schema-check an envelope; verify the signatures whose keys are given."""
+    att = parse_attestation(envelope)
+    att.envelope.canonical  # built here, so the sequencer receives it ready  # noqa: B018
+    message = att.envelope.signed_bytes()
+    verified = frozenset(
+        (keys[s.keyid], s.sig)
+        for s in att.envelope.signatures
+        if s.keyid in keys and verify_signature(keys[s.keyid], message, s.sig)
+    )
+    return att, verified
+
+
+def _prepare_chunk(
+    items: Sequence[tuple[Envelope | bytes | dict[str, Any], Mapping[str, bytes]]],
+) -> list[Outcome]:
+    """The worker's task: each envelope prepared, or its refusal as plain fields."""
+    out: list[Outcome] = []
+    for envelope, keys in items:
+        try:
+            out.append(prepare(envelope, keys))
+        except LedgerError as e:
+            out.append((type(e).__name__, e.message, e.attestation, e.index, e.detail))
+    return out
+
+
+def _error(name: str, message: str, att: str | None, index: int | None, detail: Any) -> LedgerError:
+    cls = getattr(errors, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, LedgerError)):
+        return InternalError(f"an admission worker raised an unknown error {name}: {message}")
+    return cls(message, attestation=att, index=index, **detail)
+
+
+def _outcome(result: Outcome) -> tuple[Attestation, Verified] | LedgerError:
+    if len(result) == 2:
+        return result
+    return _error(*result)
+
+
+def _warm() -> int:
+    return os.getpid()
+
+
+class PreparePool:
+    """Worker processes preparing envelopes for the sequencer; started on first use.
+
+    Safe to share between threads. ``close`` stops the workers (and waits for them); a
+    pool closed or broken by a dead worker is started afresh by the next call.
+    """
+
+    def __init__(self, workers: int, *, chunk: int = 64) -> None:
+        if workers < 1:
+            raise errors.ConfigError("a pool needs at least one worker")
+        self.workers = workers
+        self.chunk = chunk
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                # forkserver: workers never inherit the threads or connections of a server
+                methods = multiprocessing.get_all_start_methods()
+                context = multiprocessing.get_context(
+                    "forkserver" if "forkserver" in methods else "spawn"
+                )
+                if context.get_start_method() == "forkserver":
+                    context.set_forkserver_preload(["ledger.pool"])
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+            return self._executor
+
+    def start(self) -> list[int]:
+        """Start every worker now (not on first use); return their process ids."""
+        executor = self._get()
+        return sorted({f.result() for f in [executor.submit(_warm) for _ in range(self.workers)]})
+
+    def _broken(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    def prepare(
+        self,
+        envelopes: Sequence[Envelope | bytes | dict[str, Any]],
+        keys: Mapping[str, bytes],
+    ) -> list[tuple[Attestation, Verified] | LedgerError]:
+        """Prepare envelopes in the workers, in order; refusals are returned, not raised."""
+        if not envelopes:
+            return []
+        items = [(e, {k: keys[k] for k in key_ids(e) if k in keys}) for e in envelopes]
+        size = max(1, min(self.chunk, -(-len(items) // self.workers)))
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        executor = self._get()
+        try:
+            futures: list[Future[list[Outcome]]] = [
+                executor.submit(_prepare_chunk, c) for c in chunks
+            ]
+        except (BrokenProcessPool, RuntimeError):
+            self._broken(executor)
+            return [self._died()] * len(envelopes)
+        results: list[tuple[Attestation, Verified] | LedgerError] = []
+        dead = False
+        for future, chunk in zip(futures, chunks, strict=True):
+            try:
+                results.extend(_outcome(r) for r in future.result())
+            except BrokenProcessPool:
+                dead = True
+                results.extend([self._died()] * len(chunk))
+            except Exception as e:  # a fault in the worker's code or in pickling
+                failed = InternalError(f"an admission worker failed: {type(e).__name__}: {e}")
+                results.extend([failed] * len(chunk))
+        if dead:
+            self._broken(executor)
+        return results
+
+    @staticmethod
+    def _died() -> LedgerError:
+        return InternalError(
+            "an admission worker process ended before it finished; nothing was appended, "
+            "send the entry again"
+        )
+
+    def close(self) -> None:
+        """Stop the workers and wait for them to exit."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
