@@ -197,6 +197,21 @@ class Ledger:
         self._leading = False
         self._admitting = 0
 
+    def configure(
+        self, *, pool_workers: int | str | None = None, integrate_every: float | None = None
+    ) -> None:
+        """Change the pool's size (``off``, ``auto`` or a number) or the cadence (seconds)."""
+        if integrate_every is not None:
+            if not 0 <= integrate_every <= 10:
+                raise MalformedError("integrate_every is 0 to 10 seconds")
+            self.integrate_every = integrate_every
+        if pool_workers is not None:
+            workers = workers_setting(pool_workers) if self.log_signer is not None else 0
+            self.close()
+            self.pool = PreparePool(workers) if workers else None
+            if self.pool is not None:
+                weakref.finalize(self, self.pool.close)
+
     def close(self) -> None:
         """Stop the worker pool, if one was started (the store is closed by its owner)."""
         if self.pool is not None:

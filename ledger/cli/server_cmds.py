@@ -40,15 +40,46 @@ from ledger.tokens import TokenInfo, TokenStore
     is_flag=True,
     help="Serve reads only: no log key is loaded and POST /v1/entries answers 503.",
 )
-def serve(opts: Options, host: str, port: int, workers: int, threads: int, read_only: bool) -> None:
+@click.option(
+    "--integrate-every-ms",
+    type=click.IntRange(0, 10_000),
+    default=50,
+    show_default=True,
+    help="Longest an append waits for the appends beside it to share its commit and "
+    "signed checkpoint (0: integrate at once).",
+)
+@click.option(
+    "--pool-workers",
+    default=None,
+    metavar="off|auto|N",
+    help="Processes per server process that parse and verify envelopes before the "
+    "sequencer writes them (default: LOTCHAIN_POOL_WORKERS, else auto = cores - 1).",
+)
+def serve(
+    opts: Options,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    read_only: bool,
+    integrate_every_ms: int,
+    pool_workers: str | None,
+) -> None:
     """Serve the ledger's HTTP API (see GET /openapi.json) until interrupted.
 
     Appends need the log key: its passphrase comes from LOTCHAIN_PASSPHRASE or a
     prompt, unless --read-only. A port already in use, or a database that holds no
     log, is refused with exit status 2.
+
+    \b
+    Example:
+      lotchain serve --port 8080 --workers 2 --integrate-every-ms 20 --pool-workers off
     """
     from api.serve import serve as run
+    from ledger.pool import workers_setting
 
+    if pool_workers is not None:
+        workers_setting(pool_workers)  # a bad value is refused before serving
     check_port_free(host, port)
     store = opts.install.open_store(opts.db, create=False)
     try:
@@ -63,7 +94,17 @@ def serve(opts: Options, host: str, port: int, workers: int, threads: int, read_
         err=True,
     )
     with port_in_use_as_usage_error(host, port):
-        run(opts.home, host, port, workers, threads, passphrase=passphrase, db=opts.db)
+        run(
+            opts.home,
+            host,
+            port,
+            workers,
+            threads,
+            passphrase=passphrase,
+            db=opts.db,
+            integrate_every_ms=integrate_every_ms,
+            pool_workers=pool_workers,
+        )
 
 
 @cli.group()
