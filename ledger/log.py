@@ -15,10 +15,11 @@ being admitted to join it.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +41,7 @@ from ledger.errors import (
 )
 from ledger.keys import Signer, key_id
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
-from ledger.pool import PreparePool, Verified, key_ids, workers_setting
+from ledger.pool import PreparePool, Verified, WorkerDied, key_ids, workers_setting
 from ledger.state import AttestationRecord, Overlay
 from ledger.storage.base import AppendBatch, PendingEntry, Store, StoredCheckpoint, StoredEntry
 from ledger.trustroot import TrustRoot
@@ -257,7 +258,7 @@ class Ledger:
                 self._group.release()
                 try:
                     results: list[Receipt | LedgerError] = self._integrate(
-                        [item.prepared for item in batch]
+                        [[item.prepared for item in batch]]
                     )
                 except LedgerError as e:
                     results = [e] * len(batch)
@@ -355,22 +356,28 @@ class Ledger:
             raise MalformedError("this ledger was opened read-only (no log key)")
         if len(envelopes) > MAX_BATCH:
             raise TooLargeError(f"a batch holds at most {MAX_BATCH} envelopes")
-        return self._integrate(self._prepare(envelopes, pool=len(envelopes) >= POOL_THRESHOLD))
+        if self.pool is not None and len(envelopes) >= POOL_THRESHOLD:
+            stream = self.pool.stream(envelopes, self._known_keys(envelopes))
+            try:
+                return self._integrate(stream)
+            except WorkerDied as e:  # nothing was written: the transaction rolled back
+                return [e] * len(envelopes)
+        return self._integrate([self._prepare(envelopes, pool=False)])
 
-    def _integrate(self, prepared: Sequence[Prepared | LedgerError]) -> list[Receipt | LedgerError]:
+    def _integrate(
+        self, chunks: Iterable[Sequence[Prepared | LedgerError]]
+    ) -> list[Receipt | LedgerError]:
         """Judge prepared envelopes in order and commit the accepted ones with one signed
-        checkpoint (one transaction); refusals keep their place in the result."""
+        checkpoint (one transaction); refusals keep their place in the result.
+
+        ``chunks`` may be a stream from the pool: the first chunk is awaited before the
+        write lock is taken, and each later one is judged as it arrives, while the
+        workers still prepare those after it."""
         if self.log_signer is None:
             raise MalformedError("this ledger was opened read-only (no log key)")
-        results: list[Receipt | LedgerError | None] = [None] * len(prepared)
-        parsed: list[tuple[int, Attestation]] = []
-        verified: dict[int, Verified] = {}
-        for i, item in enumerate(prepared):
-            if isinstance(item, LedgerError):
-                results[i] = item
-            else:
-                parsed.append((i, item[0]))
-                verified[i] = item[1]
+        stream = iter(chunks)
+        first = next(stream, [])
+        results: list[Receipt | LedgerError | None] = []
         accepted: list[tuple[int, PendingEntry]] = []
         with self.store.writer():
             head = self.store.head()
@@ -379,13 +386,13 @@ class Ledger:
             prev_hash, last_time = tail.prev_hash, tail.integrated_at
             now = max(self.clock(), last_time) if last_time else self.clock()
             overlay = Overlay(self.store)
-            overlay.prefetch(state_request(att for _, att in parsed))
             batch: dict[str, dict[str, Any]] = {}
             bodies = self._bodies(batch)
-            for i, att in parsed:
+            judged = self._judged(itertools.chain([first], stream), results, overlay)
+            for i, att, verified in judged:
                 try:
                     delta = admit(
-                        att, overlay, self.trust, now=now, bodies=bodies, verified=verified[i]
+                        att, overlay, self.trust, now=now, bodies=bodies, verified=verified
                     )
                 except LedgerError as e:
                     results[i] = e
@@ -441,6 +448,22 @@ class Ledger:
             new_size, root, last.leaf_hash.hex(), now, reader.get_nodes(frontier_keys)
         )
         return [r for r in results if r is not None]
+
+    @staticmethod
+    def _judged(
+        chunks: Iterable[Sequence[Prepared | LedgerError]],
+        results: list[Receipt | LedgerError | None],
+        overlay: Overlay,
+    ) -> Iterator[tuple[int, Attestation, Verified]]:
+        """Each parsed attestation with its place, chunk by chunk, once the state its
+        chunk asks about is prefetched; refusals go straight into ``results``."""
+        for chunk in chunks:
+            base = len(results)
+            results.extend(item if isinstance(item, LedgerError) else None for item in chunk)
+            parsed = [(base + j, item) for j, item in enumerate(chunk) if isinstance(item, tuple)]
+            overlay.prefetch(state_request(item[0] for _, item in parsed))
+            for i, (att, verified) in parsed:
+                yield i, att, verified
 
     def _tail(self, head: StoredCheckpoint | None) -> _Tail:
         """The log's last leaf hash, time and right-edge nodes: cached while nobody else

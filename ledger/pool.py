@@ -19,27 +19,33 @@ the pool is started afresh for the next batch.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ledger import errors
-from ledger.attestation import Attestation, parse_attestation
-from ledger.dsse import Envelope
+from ledger import errors, schemas
+from ledger.attestation import Attestation, attestation_id, parse_attestation
+from ledger.dsse import PAYLOAD_TYPE, Envelope, Signature
+from ledger.encoding import parse_timestamp
 from ledger.errors import InternalError, LedgerError
 from ledger.keys import verify_signature
 
 #: Verified ``(public key, signature)`` pairs of one attestation.
 Verified = frozenset[tuple[bytes, bytes]]
 
-#: What a worker returns for one envelope: the attestation and its verified pairs, or
-#: the refusal as (error class name, message, attestation id, index, detail).
-Outcome = tuple[Attestation, Verified] | tuple[str, str, str | None, int | None, dict[str, Any]]
+#: What a worker returns for one envelope: the payload, canonical envelope, signatures
+#: and verified pairs (plain bytes and tuples, cheap to pickle; the sequencer rebuilds
+#: the attestation from the checked payload with one ``json.loads``), or the refusal as
+#: (error class name, message, attestation id, index, detail).
+Accepted = tuple[bytes, bytes, tuple[tuple[str, bytes], ...], Verified]
+Refused = tuple[str, str, str | None, int | None, dict[str, Any]]
+Outcome = Accepted | Refused
 
 #: The environment setting that sizes the pool where no size is given in code:
 #: ``off`` (or 0), ``auto`` (one worker per core beyond the first) or a number.
@@ -109,7 +115,10 @@ def _prepare_chunk(
     out: list[Outcome] = []
     for envelope, keys in items:
         try:
-            out.append(prepare(envelope, keys))
+            att, verified = prepare(envelope, keys)
+            env = att.envelope
+            sigs = tuple((s.keyid, s.sig) for s in env.signatures)
+            out.append((env.payload, env.canonical, sigs, verified))
         except LedgerError as e:
             out.append((type(e).__name__, e.message, e.attestation, e.index, e.detail))
     return out
@@ -123,12 +132,37 @@ def _error(name: str, message: str, att: str | None, index: int | None, detail: 
 
 
 def _outcome(result: Outcome) -> tuple[Attestation, Verified] | LedgerError:
-    if len(result) == 2:
-        return result
+    if isinstance(result[0], bytes):
+        payload, canonical, sigs, verified = result
+        return _rebuild(payload, canonical, sigs), verified
     return _error(*result)
 
 
+def _rebuild(payload: bytes, canonical: bytes, sigs: tuple[tuple[str, bytes], ...]) -> Attestation:
+    """The attestation a worker parsed, from its payload (already checked to be canonical
+    JSON that meets the schemas, so a plain ``json.loads`` gives the same value)."""
+    value = json.loads(payload)
+    env = Envelope(PAYLOAD_TYPE, payload, tuple(Signature(k, sig) for k, sig in sigs))
+    env.__dict__["canonical"] = canonical  # the cached property, built by the worker
+    return Attestation(
+        id=attestation_id(payload),
+        type=value["type"],
+        issuer=value["issuer"],
+        issued_at=parse_timestamp(value["issued_at"], what="issued_at"),
+        nonce=value["nonce"],
+        body=value["body"],
+        envelope=env,
+    )
+
+
+class WorkerDied(InternalError):
+    """A worker process failed (killed, or a fault): the batch it held is refused whole."""
+
+
 def _warm() -> int:
+    """Build every schema's validator once (the forkserver's workers inherit them)."""
+    for name in schemas.documents():
+        schemas._fast(name)
     return os.getpid()
 
 
@@ -157,7 +191,9 @@ class PreparePool:
                 )
                 if context.get_start_method() == "forkserver":
                     context.set_forkserver_preload(["ledger.pool"])
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=context, initializer=_warm
+                )
             return self._executor
 
     def start(self) -> list[int]:
@@ -171,46 +207,44 @@ class PreparePool:
                 self._executor = None
         executor.shutdown(wait=True, cancel_futures=True)
 
+    def stream(
+        self,
+        envelopes: Sequence[Envelope | bytes | dict[str, Any]],
+        keys: Mapping[str, bytes],
+    ) -> Iterator[list[tuple[Attestation, Verified] | LedgerError]]:
+        """Prepare envelopes in the workers; yield the results chunk by chunk, in order
+        (refusals in place, not raised), so the caller judges one chunk while the workers
+        prepare the next. Raise :class:`WorkerDied` if a worker fails."""
+        items = [(e, {k: keys[k] for k in key_ids(e) if k in keys}) for e in envelopes]
+        size = max(1, min(self.chunk, -(-len(items) // self.workers)))
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        executor = self._get()
+        futures: list[Future[list[Outcome]]] = []
+        try:
+            futures.extend(executor.submit(_prepare_chunk, c) for c in chunks)
+            for future in futures:
+                yield [_outcome(r) for r in future.result()]
+        except Exception as e:  # a dead worker (BrokenProcessPool) or a fault in one
+            for future in futures:
+                future.cancel()
+            if isinstance(e, (BrokenProcessPool, RuntimeError)):
+                self._broken(executor)
+            raise WorkerDied(
+                "an admission worker process failed before it finished "
+                f"({type(e).__name__}); nothing was appended, send the entries again"
+            ) from e
+
     def prepare(
         self,
         envelopes: Sequence[Envelope | bytes | dict[str, Any]],
         keys: Mapping[str, bytes],
     ) -> list[tuple[Attestation, Verified] | LedgerError]:
-        """Prepare envelopes in the workers, in order; refusals are returned, not raised."""
-        if not envelopes:
-            return []
-        items = [(e, {k: keys[k] for k in key_ids(e) if k in keys}) for e in envelopes]
-        size = max(1, min(self.chunk, -(-len(items) // self.workers)))
-        chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        executor = self._get()
+        """Prepare envelopes in the workers, in order; refusals are returned, not raised
+        (a failed worker refuses them all with ``INTERNAL``)."""
         try:
-            futures: list[Future[list[Outcome]]] = [
-                executor.submit(_prepare_chunk, c) for c in chunks
-            ]
-        except (BrokenProcessPool, RuntimeError):
-            self._broken(executor)
-            return [self._died()] * len(envelopes)
-        results: list[tuple[Attestation, Verified] | LedgerError] = []
-        dead = False
-        for future, chunk in zip(futures, chunks, strict=True):
-            try:
-                results.extend(_outcome(r) for r in future.result())
-            except BrokenProcessPool:
-                dead = True
-                results.extend([self._died()] * len(chunk))
-            except Exception as e:  # a fault in the worker's code or in pickling
-                failed = InternalError(f"an admission worker failed: {type(e).__name__}: {e}")
-                results.extend([failed] * len(chunk))
-        if dead:
-            self._broken(executor)
-        return results
-
-    @staticmethod
-    def _died() -> LedgerError:
-        return InternalError(
-            "an admission worker process ended before it finished; nothing was appended, "
-            "send the entry again"
-        )
+            return [r for chunk in self.stream(envelopes, keys) for r in chunk]
+        except WorkerDied as e:
+            return [e] * len(envelopes)
 
     def close(self) -> None:
         """Stop the workers and wait for them to exit."""
