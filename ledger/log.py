@@ -6,16 +6,18 @@ entry against the state plus the entries before it in the same batch, builds lea
 Merkle nodes and a signed checkpoint, and commits them together.
 
 The part before the lock needs no state; with a :class:`~ledger.pool.PreparePool` it
-runs in worker processes (large batches, and single appends while others are under
-way), so the sequencer's core only judges and writes. Single appends are integrated
-in batches: one integration (one commit, one signed checkpoint) takes every append
-waiting for it, and an append waits at most ``integrate_every`` for the others then
-being admitted to join it.
+runs in worker processes for large batches, streamed chunk by chunk, so the
+sequencer's core judges and writes one chunk while the workers prepare the next.
+Single appends are integrated in batches: one integration (one commit, one signed
+checkpoint) takes every append waiting for it, and an append waits at most
+``integrate_every`` for the others then being admitted to join it.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import threading
 import time
 import weakref
@@ -27,9 +29,8 @@ from typing import Any
 from ledger import merkle
 from ledger.admission import admit, state_request
 from ledger.attestation import Attestation, parse_attestation
-from ledger.canonical import parse_canonical
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
-from ledger.dsse import Envelope, parse_envelope
+from ledger.dsse import Envelope
 from ledger.encoding import b64decode, b64encode
 from ledger.errors import (
     InclusionError,
@@ -54,6 +55,9 @@ INTEGRATE_EVERY = 0.05
 
 #: Batches of at least this many envelopes are prepared in the worker pool.
 POOL_THRESHOLD = 32
+
+#: Bodies of the latest appended entries kept in memory (later entries consume them).
+RECENT_BODIES = 4096
 
 #: Public keys remembered by id (a key id is the hash of its key, so never stale).
 MAX_KNOWN_KEYS = 100_000
@@ -197,6 +201,7 @@ class Ledger:
         self._queue: list[_Slot] = []
         self._leading = False
         self._admitting = 0
+        self._recent: dict[str, dict[str, Any]] = {}
 
     def configure(
         self, *, pool_workers: int | str | None = None, integrate_every: float | None = None
@@ -223,9 +228,9 @@ class Ledger:
     def append(self, envelope: Envelope | bytes | dict[str, Any]) -> Receipt:
         """Append one envelope; raise the coded error of the first rule it breaks.
 
-        Group commit on a short cadence: the envelope is prepared (parsed, checked,
-        its signatures verified; in the worker pool while other appends are under
-        way), then waits for the next integration, which takes every append waiting
+        Group commit on a short cadence: the envelope is prepared (parsed and
+        schema-checked, in this process: for one envelope the pool's round trip costs
+        more than it saves), then waits for the next integration, which takes every append waiting
         by then and commits them with one signed checkpoint. The integration starts as
         soon as no other append is still being prepared, or when the first waiting
         append has waited ``integrate_every``. Each append is durable when its call
@@ -234,10 +239,9 @@ class Ledger:
         if self.log_signer is None:
             raise MalformedError("this ledger was opened read-only (no log key)")
         with self._group:
-            busy = self._leading or self._admitting > 0 or bool(self._queue)
             self._admitting += 1
         try:
-            ready = self._prepare([envelope], pool=busy)[0]
+            ready = self._prepare([envelope], pool=False)[0]
         finally:
             with self._group:
                 self._admitting -= 1
@@ -338,15 +342,28 @@ class Ledger:
         return body
 
     def _stored_body(self, att_id: str) -> dict[str, Any] | None:
+        """A logged body: from the bodies this process appended last, else read back.
+
+        Logged envelopes were parsed strictly when they were appended and are never
+        changed, so a plain ``json.loads`` reads them back."""
+        known = self._recent.get(att_id)
+        if known is not None:
+            return known
         entry = self.store.find(att_id)
         if entry is None:
             return None
         try:
-            payload = parse_canonical(parse_envelope(entry.envelope).payload, what="payload")
-        except LedgerError:
+            payload = json.loads(base64.b64decode(json.loads(entry.envelope)["payload"]))
+        except (ValueError, KeyError, TypeError):
             return None
         found = payload.get("body") if isinstance(payload, dict) else None
         return found if isinstance(found, dict) else None
+
+    def _remember(self, bodies: Mapping[str, dict[str, Any]]) -> None:
+        """Keep the bodies of a committed integration for the entries that consume them."""
+        self._recent.update(bodies)
+        while len(self._recent) > RECENT_BODIES:
+            del self._recent[next(iter(self._recent))]
 
     def append_batch(
         self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]
@@ -442,6 +459,7 @@ class Ledger:
                         pending.entry.index, new_size, pending.entry.leaf_hash, tuple(proof)
                     ),
                 )
+        self._remember(batch)
         last = accepted[-1][1].entry
         frontier_keys = merkle.frontier_keys(new_size)
         self._tail_cache = _Tail(
