@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +74,19 @@ def serve(
         )
         use_problem_channels(server)
         server.print_listen("Serving on http://{}:{}")
+        # SIGTERM (a service manager stopping us) ends the loop like Ctrl-C, so the
+        # admission pool's processes are stopped too
+        signal.signal(signal.SIGTERM, _stop_serving)
         try:
             server.run()
         finally:
             app.extensions["lotchain"].ledger.close()
         return
     _gunicorn(home, host, port, workers, threads, passphrase, db, secret, writing)
+
+
+def _stop_serving(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def console_secret() -> bytes:

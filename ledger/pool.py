@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -50,6 +51,9 @@ Outcome = Accepted | Refused
 #: The environment setting that sizes the pool where no size is given in code:
 #: ``off`` (or 0), ``auto`` (one worker per core beyond the first) or a number.
 POOL_ENV = "LOTCHAIN_POOL_WORKERS"
+
+#: How often a worker checks that the process owning its pool still runs.
+WATCH_SECONDS = 0.5
 
 #: At most this many worker processes, whatever the setting says.
 MAX_WORKERS = 32
@@ -159,8 +163,34 @@ class WorkerDied(InternalError):
     """A worker process failed (killed, or a fault): the batch it held is refused whole."""
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:  # a zombie is dead too
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return True
+
+
+def _watch(parent: int) -> None:
+    """End this worker once the process that owns the pool is gone (killed, say)."""
+    while _alive(parent):
+        time.sleep(WATCH_SECONDS)
+    os._exit(0)
+
+
+def _start_worker(parent: int) -> None:
+    """A worker's start: build every schema's validator, watch the owner process."""
+    _warm()
+    threading.Thread(target=_watch, args=(parent,), name="lotchain-pool-watch", daemon=True).start()
+
+
 def _warm() -> int:
-    """Build every schema's validator once (the forkserver's workers inherit them)."""
     for name in schemas.documents():
         schemas._fast(name)
     return os.getpid()
@@ -192,7 +222,10 @@ class PreparePool:
                 if context.get_start_method() == "forkserver":
                     context.set_forkserver_preload(["ledger.pool"])
                 self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=_warm
+                    self.workers,
+                    mp_context=context,
+                    initializer=_start_worker,
+                    initargs=(os.getpid(),),
                 )
             return self._executor
 
