@@ -45,8 +45,9 @@ from ledger.tokens import TokenInfo, TokenStore
     type=click.IntRange(0, 10_000),
     default=50,
     show_default=True,
+    envvar="LOTCHAIN_INTEGRATE_EVERY_MS",
     help="Longest an append waits for the appends beside it to share its commit and "
-    "signed checkpoint (0: integrate at once).",
+    "signed checkpoint (0: integrate at once). Env: LOTCHAIN_INTEGRATE_EVERY_MS.",
 )
 @click.option(
     "--pool-workers",
