@@ -52,7 +52,7 @@ def serve(
 
     ``integrate_every_ms`` bounds how long an append waits to share an integration with
     the appends arriving beside it; ``pool_workers`` sizes each process's admission pool
-    (``off``, ``auto`` or a number; default ``LOTCHAIN_POOL_WORKERS``, else ``auto``).
+    (``off``, ``auto`` or a number; default ``LOTCHAIN_POOL_WORKERS``, else ``off``).
     """
     if workers < 1 or threads < 1:
         raise ConfigError("workers and threads must be at least 1")

@@ -176,7 +176,7 @@ class Ledger:
         integrate_every: float = INTEGRATE_EVERY,
     ) -> None:
         """``pool_workers``: 0 or ``off`` prepares in this process, ``auto`` uses one worker
-        per extra core, None reads ``LOTCHAIN_POOL_WORKERS`` (default ``auto``); the
+        per extra core, None reads ``LOTCHAIN_POOL_WORKERS`` (default ``off``); the
         workers start on first use. ``integrate_every``: seconds an append waits, at
         most, for concurrent appends to share its integration."""
         if not 0 <= integrate_every <= 10:

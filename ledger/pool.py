@@ -52,6 +52,12 @@ Outcome = Accepted | Refused
 #: ``off`` (or 0), ``auto`` (one worker per core beyond the first) or a number.
 POOL_ENV = "LOTCHAIN_POOL_WORKERS"
 
+#: Off unless asked for: the pool pays only with a core to spare. It takes a fifth to a
+#: quarter of the sequencer's CPU per entry off a large batch, but on a machine whose
+#: cores are busy its workers wait for CPU and the sequencer waits for them
+#: (docs/benchmarks/notes-write.md).
+DEFAULT = "off"
+
 #: How often a worker checks that the process owning its pool still runs.
 WATCH_SECONDS = 0.5
 
@@ -63,12 +69,12 @@ _KEY_ID = re.compile(rb'"ed25519:[0-9a-f]{64}"')
 
 def workers_setting(value: str | int | None = None) -> int:
     """The number of workers a setting asks for: ``off``/0, ``auto`` or a number."""
-    raw = os.environ.get(POOL_ENV, "auto") if value is None else value
+    raw = os.environ.get(POOL_ENV, DEFAULT) if value is None else value
     if isinstance(raw, int):
         count = raw
-    elif raw.strip().lower() in ("", "auto"):
+    elif raw.strip().lower() == "auto":
         count = (os.cpu_count() or 1) - 1
-    elif raw.strip().lower() in ("off", "no", "false"):
+    elif raw.strip().lower() in ("", "off", "no", "false"):
         count = 0
     else:
         try:

@@ -54,7 +54,8 @@ from ledger.tokens import TokenInfo, TokenStore
     default=None,
     metavar="off|auto|N",
     help="Processes per server process that parse and verify envelopes before the "
-    "sequencer writes them (default: LOTCHAIN_POOL_WORKERS, else auto = cores - 1).",
+    "sequencer writes them: worth it with an idle core (default: LOTCHAIN_POOL_WORKERS, "
+    "else off; auto = cores - 1).",
 )
 def serve(
     opts: Options,
