@@ -229,19 +229,19 @@ class Ledger:
         """Append one envelope; raise the coded error of the first rule it breaks.
 
         Group commit on a short cadence: the envelope is prepared (parsed and
-        schema-checked, in this process: for one envelope the pool's round trip costs
-        more than it saves), then waits for the next integration, which takes every append waiting
-        by then and commits them with one signed checkpoint. The integration starts as
-        soon as no other append is still being prepared, or when the first waiting
-        append has waited ``integrate_every``. Each append is durable when its call
-        returns, exactly as if it had been committed alone.
+        schema-checked in this process: for one envelope the pool's round trip costs
+        more than it saves), then waits for the next integration, which takes every
+        append waiting by then and commits them with one signed checkpoint. The
+        integration starts as soon as no other append is still being prepared, or when
+        the first waiting append has waited ``integrate_every``. Each append is durable
+        when its call returns, exactly as if it had been committed alone.
         """
         if self.log_signer is None:
             raise MalformedError("this ledger was opened read-only (no log key)")
         with self._group:
             self._admitting += 1
         try:
-            ready = self._prepare([envelope], pool=False)[0]
+            ready = self._prepare([envelope])[0]
         finally:
             with self._group:
                 self._admitting -= 1
@@ -293,13 +293,12 @@ class Ledger:
                 return
             self._group.wait(left)
 
+    @staticmethod
     def _prepare(
-        self, envelopes: Sequence[Envelope | bytes | dict[str, Any]], *, pool: bool
+        envelopes: Sequence[Envelope | bytes | dict[str, Any]],
     ) -> list[Prepared | LedgerError]:
-        """Parse and schema-check each envelope and verify the signatures whose keys are
-        known (the state-free part of admission), in the pool when asked and there is one."""
-        if pool and self.pool is not None:
-            return self.pool.prepare(envelopes, self._known_keys(envelopes))
+        """Parse and schema-check each envelope in this process (signatures are checked
+        by the sequencer); refusals keep their place."""
         out: list[Prepared | LedgerError] = []
         for env in envelopes:
             try:
@@ -379,7 +378,7 @@ class Ledger:
                 return self._integrate(stream)
             except WorkerDied as e:  # nothing was written: the transaction rolled back
                 return [e] * len(envelopes)
-        return self._integrate([self._prepare(envelopes, pool=False)])
+        return self._integrate([self._prepare(envelopes)])
 
     def _integrate(
         self, chunks: Iterable[Sequence[Prepared | LedgerError]]
