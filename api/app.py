@@ -6,7 +6,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from api import (
     allegations,
@@ -54,6 +55,8 @@ def create_app(
     ``LOTCHAIN_DB`` from ``config``: with a passphrase the server holds the log key and
     can append; without one it serves reads only. ``LOTCHAIN_SECRET_KEY`` signs the
     console's session cookies (default: random, so sessions end with the process).
+    ``LOTCHAIN_INTEGRATE_EVERY_MS`` bounds how long an append waits to share an
+    integration; ``LOTCHAIN_POOL_WORKERS`` sizes the admission pool (off, auto, N).
     """
     settings = {**DEFAULTS, **(config or {})}
     passphrase = settings.pop("LOTCHAIN_PASSPHRASE", None)  # never kept in app.config
@@ -63,11 +66,17 @@ def create_app(
         if isinstance(passphrase, str):
             passphrase = passphrase.encode("utf-8")
         ledger = Home(Path(home)).open_ledger(passphrase or None, db=settings.get("LOTCHAIN_DB"))
+    every = settings.get("LOTCHAIN_INTEGRATE_EVERY_MS")
+    ledger.configure(
+        pool_workers=settings.get("LOTCHAIN_POOL_WORKERS"),
+        integrate_every=None if every is None else int(every) / 1000,
+    )
     secret = settings.pop("LOTCHAIN_SECRET_KEY", None) or secrets.token_bytes(32)
     app = Flask("lotchain")
     app.config.update(console.SESSION_CONFIG)
     app.config.update(settings)
     app.secret_key = secret
+    app.session_interface = _Sessions()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["lotchain"] = ApiState(ledger, TokenStore(ledger.store), Policy(ledger))
     modules = (
@@ -97,6 +106,20 @@ def create_app(
         ),
     )
     return app
+
+
+#: Routes that never read the console's session: their requests skip opening one.
+SESSIONLESS = frozenset({("POST", "/v1/entries"), ("POST", "/v1/entries:batch")})
+
+
+class _Sessions(SecureCookieSessionInterface):
+    """The console's signed-cookie sessions, not opened for the append routes (their
+    cost per request is a signer built and a cookie checked, for nothing)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if (request.method, request.path) in SESSIONLESS:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _check_query() -> None:

@@ -7,9 +7,10 @@ checkpoint, so the reader can check it without trusting the server.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
 from api import params
 from api.access import reader, state
@@ -34,9 +35,14 @@ def append_entry() -> tuple[Response, int]:
     """Append one DSSE envelope; 201 with the receipt, or the problem of the rule it broke."""
     ledger = _writable()
     receipt = ledger.append(request.get_data(cache=False))
-    response = jsonify(receipt.to_json())
+    response = Response(_compact(receipt.to_json()), 201, mimetype="application/json")
     response.headers["Location"] = f"/v1/entries/{receipt.attestation}"
     return response, 201
+
+
+def _compact(value: object) -> bytes:
+    """JSON as jsonify writes it outside debug mode, without its per-call machinery."""
+    return (json.dumps(value, separators=(",", ":")) + "\n").encode("ascii")
 
 
 @bp.post("/v1/entries:batch")
@@ -62,7 +68,7 @@ def append_batch() -> tuple[Response, int]:
             results.append({"status": 201, "receipt": result.to_json()})
     accepted = sum(1 for r in results if r["status"] == 201)
     body = {"accepted": accepted, "refused": len(results) - accepted, "results": results}
-    return jsonify(body), 200
+    return Response(_compact(body), 200, mimetype="application/json"), 200
 
 
 @bp.get("/v1/entries/<ref>")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,14 @@ from ledger.errors import ConfigError
 
 
 def _app(
-    home: Path, passphrase: bytes | None, db: str | None, secret: bytes | None = None
+    home: Path,
+    passphrase: bytes | None,
+    db: str | None,
+    secret: bytes | None = None,
+    writing: dict[str, Any] | None = None,
 ) -> Flask:
     config = {"LOTCHAIN_PASSPHRASE": passphrase, "LOTCHAIN_DB": db, "LOTCHAIN_SECRET_KEY": secret}
-    return create_app(home, config=config)
+    return create_app(home, config={**config, **(writing or {})})
 
 
 def serve(
@@ -40,26 +45,48 @@ def serve(
     *,
     passphrase: bytes | None = None,
     db: str | None = None,
+    integrate_every_ms: int | None = None,
+    pool_workers: str | None = None,
 ) -> None:
-    """Serve the ledger of ``home`` until interrupted; without a passphrase, reads only."""
+    """Serve the ledger of ``home`` until interrupted; without a passphrase, reads only.
+
+    ``integrate_every_ms`` bounds how long an append waits to share an integration with
+    the appends arriving beside it; ``pool_workers`` sizes each process's admission pool
+    (``off``, ``auto`` or a number; default ``LOTCHAIN_POOL_WORKERS``, else ``off``).
+    """
     if workers < 1 or threads < 1:
         raise ConfigError("workers and threads must be at least 1")
+    writing: dict[str, Any] = {}
+    if integrate_every_ms is not None:
+        writing["LOTCHAIN_INTEGRATE_EVERY_MS"] = integrate_every_ms
+    if pool_workers is not None:
+        writing["LOTCHAIN_POOL_WORKERS"] = pool_workers
     secret = console_secret()
     if workers == 1:
         import waitress
 
         from api.front import WAITRESS_LIMITS, use_problem_channels
 
-        app = _app(home, passphrase, db, secret)
+        app = _app(home, passphrase, db, secret, writing)
         logging.getLogger("waitress").setLevel(logging.INFO)
         server = waitress.create_server(
             app, host=host, port=port, threads=threads, ident="lotchain", **WAITRESS_LIMITS
         )
         use_problem_channels(server)
         server.print_listen("Serving on http://{}:{}")
-        server.run()
+        # SIGTERM (a service manager stopping us) ends the loop like Ctrl-C, so the
+        # admission pool's processes are stopped too
+        signal.signal(signal.SIGTERM, _stop_serving)
+        try:
+            server.run()
+        finally:
+            app.extensions["lotchain"].ledger.close()
         return
-    _gunicorn(home, host, port, workers, threads, passphrase, db, secret)
+    _gunicorn(home, host, port, workers, threads, passphrase, db, secret, writing)
+
+
+def _stop_serving(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def console_secret() -> bytes:
@@ -85,6 +112,7 @@ def _gunicorn(
     passphrase: bytes | None,
     db: str | None,
     secret: bytes,
+    writing: dict[str, Any],
 ) -> None:
     try:
         from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
@@ -118,6 +146,6 @@ def _gunicorn(
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return _app(home, passphrase, db, secret)
+            return _app(home, passphrase, db, secret, writing)
 
     Server().run()

@@ -7,7 +7,7 @@ are numbered and run in this order, so the same envelope always gets the same er
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -92,7 +92,18 @@ def resolve_key(kid: str, view: StateView, trust: TrustRoot) -> KeyRecord | None
     return KeyRecord(kid, root.party, root.public_key, datetime.min.replace(tzinfo=UTC), "")
 
 
-def check_signatures(att: Attestation, view: StateView, trust: TrustRoot, now: datetime) -> None:
+#: ``(public key, signature)`` pairs already verified over an attestation's signed bytes
+#: (by :mod:`ledger.pool`, before the write lock); their Ed25519 check is not repeated.
+Verified = Collection[tuple[bytes, bytes]]
+
+
+def _verifies(public_key: bytes, message: bytes, sig: bytes, verified: Verified) -> bool:
+    return (public_key, sig) in verified or verify_signature(public_key, message, sig)
+
+
+def check_signatures(
+    att: Attestation, view: StateView, trust: TrustRoot, now: datetime, verified: Verified = ()
+) -> None:
     """Steps 2-3: every signature verifies with a distinct key valid now; one is the issuer's."""
     message = att.envelope.signed_bytes()
     issuer_signed = False
@@ -103,7 +114,7 @@ def check_signatures(att: Attestation, view: StateView, trust: TrustRoot, now: d
                 f"signature by unknown key {sig.keyid}: no party entry admits it",
                 attestation=att.id,
             )
-        if not verify_signature(key.public_key, message, sig.sig):
+        if not _verifies(key.public_key, message, sig.sig, verified):
             raise SignatureError(
                 f"signature by {sig.keyid} does not verify over the payload", attestation=att.id
             )
@@ -126,7 +137,7 @@ def check_signatures(att: Attestation, view: StateView, trust: TrustRoot, now: d
         )
 
 
-def check_log_signature(att: Attestation, trust: TrustRoot) -> None:
+def check_log_signature(att: Attestation, trust: TrustRoot, verified: Verified = ()) -> None:
     """Steps 2-3 for a log-signed type: one signature, by the trust root's log key.
 
     The log key signs checkpoints (signed notes) too; the two cannot be confused, as a
@@ -140,7 +151,7 @@ def check_log_signature(att: Attestation, trust: TrustRoot) -> None:
             f"a {att.type} is signed by the log's key alone ({key_id(public)})",
             attestation=att.id,
         )
-    if not verify_signature(public, att.envelope.signed_bytes(), sigs[0].sig):
+    if not _verifies(public, att.envelope.signed_bytes(), sigs[0].sig, verified):
         raise SignatureError(
             f"the log's signature on this {att.type} does not verify", attestation=att.id
         )
@@ -195,21 +206,23 @@ def admit(
     *,
     now: datetime,
     bodies: Bodies | None = None,
+    verified: Verified = (),
 ) -> StateDelta:
     """Judge ``att`` against the state as of ``now``; return its rows or raise.
 
     With ``bodies`` (the log reading what an entry consumes), material identity is
     judged too; a replay of the log without it (``lotchain audit``) leaves it to the
     verifier, so entries logged before the rule existed replay as they were.
+    ``verified`` names signatures already checked over this attestation's bytes.
     """
     # 1. replay: the same payload bytes are already in the log
     if view.attestation(att.id) is not None:
         raise ReplayError(f"attestation {att.id} is already in the log", attestation=att.id)
     # 2-3. signatures and keys (the log's own key for what the log itself issues)
     if att.type in LOG_SIGNED_TYPES:
-        check_log_signature(att, trust)
+        check_log_signature(att, trust, verified)
     else:
-        check_signatures(att, view, trust, now)
+        check_signatures(att, view, trust, now, verified)
     # 4. time: nothing is issued in the future
     if att.issued_at > now + CLOCK_SKEW:
         raise TimeOrderError(

@@ -4,12 +4,24 @@
 write lock (signature checks are the costly part), then, holding it, judges each
 entry against the state plus the entries before it in the same batch, builds leaves,
 Merkle nodes and a signed checkpoint, and commits them together.
+
+The part before the lock needs no state; with a :class:`~ledger.pool.PreparePool` it
+runs in worker processes for large batches, streamed chunk by chunk, so the
+sequencer's core judges and writes one chunk while the workers prepare the next.
+Single appends are integrated in batches: one integration (one commit, one signed
+checkpoint) takes every append waiting for it, and an append waits at most
+``integrate_every`` for the others then being admitted to join it.
 """
 
 from __future__ import annotations
 
+import base64
+import itertools
+import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +29,8 @@ from typing import Any
 from ledger import merkle
 from ledger.admission import admit, state_request
 from ledger.attestation import Attestation, parse_attestation
-from ledger.canonical import parse_canonical
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
-from ledger.dsse import Envelope, parse_envelope
+from ledger.dsse import Envelope
 from ledger.encoding import b64decode, b64encode
 from ledger.errors import (
     InclusionError,
@@ -29,13 +40,27 @@ from ledger.errors import (
     StorageError,
     TooLargeError,
 )
-from ledger.keys import Signer
+from ledger.keys import Signer, key_id
 from ledger.leaf import ZERO_HASH, Leaf, parse_leaf
+from ledger.pool import PreparePool, Verified, WorkerDied, key_ids, workers_setting
 from ledger.state import AttestationRecord, Overlay
 from ledger.storage.base import AppendBatch, PendingEntry, Store, StoredCheckpoint, StoredEntry
 from ledger.trustroot import TrustRoot
 
 MAX_BATCH = 1000
+
+#: How long an append waits, at most, for appends then being admitted to share its
+#: integration (one commit, one checkpoint); 0 integrates at once (group commit only).
+INTEGRATE_EVERY = 0.05
+
+#: Batches of at least this many envelopes are prepared in the worker pool.
+POOL_THRESHOLD = 32
+
+#: Bodies of the latest appended entries kept in memory (later entries consume them).
+RECENT_BODIES = 4096
+
+#: Public keys remembered by id (a key id is the hash of its key, so never stale).
+MAX_KNOWN_KEYS = 100_000
 
 Clock = Callable[[], datetime]
 
@@ -110,11 +135,16 @@ class _Nodes:
         return {k: self.known[k] for k in keys}
 
 
+#: An envelope ready for the sequencer: parsed, with the signatures already verified.
+Prepared = tuple[Attestation, Verified]
+
+
 @dataclass
 class _Slot:
-    """One caller's envelope waiting for a group commit, and its result."""
+    """One caller's prepared envelope waiting for an integration, and its result."""
 
-    envelope: Envelope | bytes | dict[str, Any]
+    prepared: Prepared
+    arrived: float
     result: Receipt | LedgerError | None = None
     done: bool = False
 
@@ -142,27 +172,83 @@ class Ledger:
         log_signer: Signer | None = None,
         *,
         clock: Clock = utc_now,
+        pool_workers: int | str | None = None,
+        integrate_every: float = INTEGRATE_EVERY,
     ) -> None:
+        """``pool_workers``: 0 or ``off`` prepares in this process, ``auto`` uses one worker
+        per extra core, None reads ``LOTCHAIN_POOL_WORKERS`` (default ``off``); the
+        workers start on first use. ``integrate_every``: seconds an append waits, at
+        most, for concurrent appends to share its integration."""
+        if not 0 <= integrate_every <= 10:
+            raise MalformedError("integrate_every is 0 to 10 seconds")
         self.store = store
         self.trust = trust
         self.log_signer = log_signer
         self.clock = clock
         self.origin = trust.log_origin
+        self.integrate_every = integrate_every
+        workers = workers_setting(pool_workers) if log_signer is not None else 0
+        self.pool = PreparePool(workers) if workers else None
+        if self.pool is not None:
+            weakref.finalize(self, self.pool.close)
+        self._keys: dict[str, bytes] = {
+            r.key_id: r.public_key for r in trust.registrars
+        }
+        log_key = trust.log_verifier.public_key
+        self._keys[key_id(log_key)] = log_key
         self._tail_cache: _Tail | None = None
         self._group = threading.Condition()
         self._queue: list[_Slot] = []
         self._leading = False
+        self._admitting = 0
+        self._recent: dict[str, dict[str, Any]] = {}
+
+    def configure(
+        self, *, pool_workers: int | str | None = None, integrate_every: float | None = None
+    ) -> None:
+        """Change the pool's size (``off``, ``auto`` or a number) or the cadence (seconds)."""
+        if integrate_every is not None:
+            if not 0 <= integrate_every <= 10:
+                raise MalformedError("integrate_every is 0 to 10 seconds")
+            self.integrate_every = integrate_every
+        if pool_workers is not None:
+            workers = workers_setting(pool_workers) if self.log_signer is not None else 0
+            self.close()
+            self.pool = PreparePool(workers) if workers else None
+            if self.pool is not None:
+                weakref.finalize(self, self.pool.close)
+
+    def close(self) -> None:
+        """Stop the worker pool, if one was started (the store is closed by its owner)."""
+        if self.pool is not None:
+            self.pool.close()
 
     # -- writing -----------------------------------------------------------------------
 
     def append(self, envelope: Envelope | bytes | dict[str, Any]) -> Receipt:
         """Append one envelope; raise the coded error of the first rule it breaks.
 
-        Group commit: appends from concurrent threads that arrive while a commit is
-        under way are judged and committed together in the next one. Each is durable
+        Group commit on a short cadence: the envelope is prepared (parsed and
+        schema-checked in this process: for one envelope the pool's round trip costs
+        more than it saves), then waits for the next integration, which takes every
+        append waiting by then and commits them with one signed checkpoint. The
+        integration starts as soon as no other append is still being prepared, or when
+        the first waiting append has waited ``integrate_every``. Each append is durable
         when its call returns, exactly as if it had been committed alone.
         """
-        slot = _Slot(envelope)
+        if self.log_signer is None:
+            raise MalformedError("this ledger was opened read-only (no log key)")
+        with self._group:
+            self._admitting += 1
+        try:
+            ready = self._prepare([envelope])[0]
+        finally:
+            with self._group:
+                self._admitting -= 1
+                self._group.notify_all()
+        if isinstance(ready, LedgerError):
+            raise ready
+        slot = _Slot(ready, time.monotonic())
         with self._group:
             self._queue.append(slot)
             while not slot.done:
@@ -170,12 +256,13 @@ class Ledger:
                     self._group.wait()
                     continue
                 self._leading = True
+                self._gather()
                 batch = self._queue[:MAX_BATCH]
                 del self._queue[: len(batch)]
                 self._group.release()
                 try:
-                    results: list[Receipt | LedgerError] = self.append_batch(
-                        [item.envelope for item in batch]
+                    results: list[Receipt | LedgerError] = self._integrate(
+                        [[item.prepared for item in batch]]
                     )
                 except LedgerError as e:
                     results = [e] * len(batch)
@@ -196,6 +283,48 @@ class Ledger:
             raise slot.result
         raise StorageError("the append was interrupted before it finished")
 
+    def _gather(self) -> None:
+        """Hold the integration (lock held) while appends still being prepared may join:
+        until none is, the batch is full, or the first waiting one waited long enough."""
+        deadline = self._queue[0].arrived + self.integrate_every
+        while self._admitting > 0 and len(self._queue) < MAX_BATCH:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._group.wait(left)
+
+    @staticmethod
+    def _prepare(
+        envelopes: Sequence[Envelope | bytes | dict[str, Any]],
+    ) -> list[Prepared | LedgerError]:
+        """Parse and schema-check each envelope in this process (signatures are checked
+        by the sequencer); refusals keep their place."""
+        out: list[Prepared | LedgerError] = []
+        for env in envelopes:
+            try:
+                out.append((parse_attestation(env), frozenset()))
+            except LedgerError as e:
+                out.append(e)
+        return out
+
+    def _known_keys(
+        self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]
+    ) -> dict[str, bytes]:
+        """The public keys the envelopes' signatures name, as far as the log knows them.
+
+        Read without the write lock: a key id is the hash of its key, so a key once
+        found never changes; a key admitted later (or in the same batch) is verified by
+        the sequencer itself."""
+        wanted: set[str] = set()
+        for env in envelopes:
+            wanted.update(key_ids(env))
+        missing = [k for k in wanted if k not in self._keys]
+        for kid in missing:
+            record = self.store.key(kid)
+            if record is not None and len(self._keys) < MAX_KNOWN_KEYS:
+                self._keys[kid] = record.public_key
+        return {k: self._keys[k] for k in wanted if k in self._keys}
+
     def _bodies(self, batch: dict[str, dict[str, Any]]) -> Callable[[str], dict[str, Any] | None]:
         """The body of a logged (or just accepted) attestation, read from its stored envelope
         (verified when it was appended), for the material rules of admission."""
@@ -212,15 +341,28 @@ class Ledger:
         return body
 
     def _stored_body(self, att_id: str) -> dict[str, Any] | None:
+        """A logged body: from the bodies this process appended last, else read back.
+
+        Logged envelopes were parsed strictly when they were appended and are never
+        changed, so a plain ``json.loads`` reads them back."""
+        known = self._recent.get(att_id)
+        if known is not None:
+            return known
         entry = self.store.find(att_id)
         if entry is None:
             return None
         try:
-            payload = parse_canonical(parse_envelope(entry.envelope).payload, what="payload")
-        except LedgerError:
+            payload = json.loads(base64.b64decode(json.loads(entry.envelope)["payload"]))
+        except (ValueError, KeyError, TypeError):
             return None
         found = payload.get("body") if isinstance(payload, dict) else None
         return found if isinstance(found, dict) else None
+
+    def _remember(self, bodies: Mapping[str, dict[str, Any]]) -> None:
+        """Keep the bodies of a committed integration for the entries that consume them."""
+        self._recent.update(bodies)
+        while len(self._recent) > RECENT_BODIES:
+            del self._recent[next(iter(self._recent))]
 
     def append_batch(
         self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]
@@ -230,13 +372,28 @@ class Ledger:
             raise MalformedError("this ledger was opened read-only (no log key)")
         if len(envelopes) > MAX_BATCH:
             raise TooLargeError(f"a batch holds at most {MAX_BATCH} envelopes")
-        results: list[Receipt | LedgerError | None] = [None] * len(envelopes)
-        parsed: list[tuple[int, Attestation]] = []
-        for i, env in enumerate(envelopes):
+        if self.pool is not None and len(envelopes) >= POOL_THRESHOLD:
+            stream = self.pool.stream(envelopes, self._known_keys(envelopes))
             try:
-                parsed.append((i, parse_attestation(env)))
-            except LedgerError as e:
-                results[i] = e
+                return self._integrate(stream)
+            except WorkerDied as e:  # nothing was written: the transaction rolled back
+                return [e] * len(envelopes)
+        return self._integrate([self._prepare(envelopes)])
+
+    def _integrate(
+        self, chunks: Iterable[Sequence[Prepared | LedgerError]]
+    ) -> list[Receipt | LedgerError]:
+        """Judge prepared envelopes in order and commit the accepted ones with one signed
+        checkpoint (one transaction); refusals keep their place in the result.
+
+        ``chunks`` may be a stream from the pool: the first chunk is awaited before the
+        write lock is taken, and each later one is judged as it arrives, while the
+        workers still prepare those after it."""
+        if self.log_signer is None:
+            raise MalformedError("this ledger was opened read-only (no log key)")
+        stream = iter(chunks)
+        first = next(stream, [])
+        results: list[Receipt | LedgerError | None] = []
         accepted: list[tuple[int, PendingEntry]] = []
         with self.store.writer():
             head = self.store.head()
@@ -245,12 +402,14 @@ class Ledger:
             prev_hash, last_time = tail.prev_hash, tail.integrated_at
             now = max(self.clock(), last_time) if last_time else self.clock()
             overlay = Overlay(self.store)
-            overlay.prefetch(state_request(att for _, att in parsed))
             batch: dict[str, dict[str, Any]] = {}
             bodies = self._bodies(batch)
-            for i, att in parsed:
+            judged = self._judged(itertools.chain([first], stream), results, overlay)
+            for i, att, verified in judged:
                 try:
-                    delta = admit(att, overlay, self.trust, now=now, bodies=bodies)
+                    delta = admit(
+                        att, overlay, self.trust, now=now, bodies=bodies, verified=verified
+                    )
                 except LedgerError as e:
                     results[i] = e
                     continue
@@ -299,12 +458,29 @@ class Ledger:
                         pending.entry.index, new_size, pending.entry.leaf_hash, tuple(proof)
                     ),
                 )
+        self._remember(batch)
         last = accepted[-1][1].entry
         frontier_keys = merkle.frontier_keys(new_size)
         self._tail_cache = _Tail(
             new_size, root, last.leaf_hash.hex(), now, reader.get_nodes(frontier_keys)
         )
         return [r for r in results if r is not None]
+
+    @staticmethod
+    def _judged(
+        chunks: Iterable[Sequence[Prepared | LedgerError]],
+        results: list[Receipt | LedgerError | None],
+        overlay: Overlay,
+    ) -> Iterator[tuple[int, Attestation, Verified]]:
+        """Each parsed attestation with its place, chunk by chunk, once the state its
+        chunk asks about is prefetched; refusals go straight into ``results``."""
+        for chunk in chunks:
+            base = len(results)
+            results.extend(item if isinstance(item, LedgerError) else None for item in chunk)
+            parsed = [(base + j, item) for j, item in enumerate(chunk) if isinstance(item, tuple)]
+            overlay.prefetch(state_request(item[0] for _, item in parsed))
+            for i, (att, verified) in parsed:
+                yield i, att, verified
 
     def _tail(self, head: StoredCheckpoint | None) -> _Tail:
         """The log's last leaf hash, time and right-edge nodes: cached while nobody else

@@ -111,6 +111,7 @@ def home(tmp_path: Path, db_url: str | None) -> Home:
 def ledger(home: Home, clock: Clock) -> Iterator[Ledger]:
     led = home.open_ledger(PASSPHRASE, clock=clock)
     yield led
+    led.close()
     led.store.close()
 
 

@@ -31,6 +31,7 @@ from ledger.errors import (
     ReplayError,
     UnauthorizedError,
 )
+from ledger.log import verify_receipt
 from ledger.scenario import doc_hash
 
 START_TIMEOUT = 30.0
@@ -238,3 +239,39 @@ def test_gunicorn_workers_serialise_appends(tmp_path: Path) -> None:
             proof.verify(final.root)
     finally:
         _stop(process)
+
+
+@pytest.mark.parametrize(("workers", "stop"), [("1", "term"), ("2", "term"), ("1", "kill")])
+def test_batches_through_the_pool_and_no_process_left(
+    tmp_path: Path, workers: str, stop: str
+) -> None:
+    """A batch prepared in the pool's processes (in one waitress process, or in each of
+    two gunicorn workers) gets receipts that verify; stopping the server ends them all,
+    and so does killing it (each worker watches the process that owns its pool)."""
+    import psutil
+
+    world = build_world(tmp_path)
+    world.ledger.store.close()
+    url, process = _start(
+        world.root / "home",
+        *("--workers", workers, "--pool-workers", "1", "--integrate-every-ms", "20"),
+    )
+    try:
+        client = Client(url)
+        envelopes = [_audit_envelope(world, f"2024-07-{day:02d}") for day in range(1, 29)]
+        envelopes += [_audit_envelope(world, f"2024-08-{day:02d}") for day in range(1, 29)]
+        results = client.submit_batch([*envelopes, envelopes[0]])
+        assert all("attestation" in r for r in results[:-1])
+        assert results[-1]["error"]["code"] == "REPLAY"
+        vkey = world.ledger.trust.log_vkey
+        for receipt in results[:-1]:
+            verify_receipt(receipt, vkey)
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert len(children) >= int(workers) + 1  # the pool's worker(s) at least
+    finally:
+        if stop == "kill":
+            process.kill()
+            process.wait(timeout=15)
+        _stop(process)
+    _gone, alive = psutil.wait_procs(children, timeout=15)
+    assert not alive, [p.pid for p in alive]

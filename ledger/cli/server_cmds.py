@@ -59,6 +59,23 @@ from ledger.tokens import TokenInfo, TokenStore
     default=None,
     help="With --detach: where the server writes its messages (default: HOME/serve.log).",
 )
+@click.option(
+    "--integrate-every-ms",
+    type=click.IntRange(0, 10_000),
+    default=50,
+    show_default=True,
+    envvar="LOTCHAIN_INTEGRATE_EVERY_MS",
+    help="Longest an append waits for the appends beside it to share its commit and "
+    "signed checkpoint (0: integrate at once). Env: LOTCHAIN_INTEGRATE_EVERY_MS.",
+)
+@click.option(
+    "--pool-workers",
+    default=None,
+    metavar="off|auto|N",
+    help="Processes per server process that parse and verify envelopes before the "
+    "sequencer writes them: worth it with an idle core (default: LOTCHAIN_POOL_WORKERS, "
+    "else off; auto = cores - 1).",
+)
 def serve(
     opts: Options,
     host: str,
@@ -69,6 +86,8 @@ def serve(
     detach: bool,
     pid_file: Path | None,
     log_file: Path | None,
+    integrate_every_ms: int,
+    pool_workers: str | None,
 ) -> None:
     """Serve the ledger's HTTP API (see GET /openapi.json) until interrupted.
 
@@ -81,9 +100,13 @@ def serve(
     Example:
       lotchain serve --port 8080 --detach --pid-file server.pid
       kill $(cat server.pid)
+      lotchain serve --port 8080 --workers 2 --integrate-every-ms 20 --pool-workers auto
     """
     from api.serve import serve as run
+    from ledger.pool import workers_setting
 
+    if pool_workers is not None:
+        workers_setting(pool_workers)  # a bad value is refused before serving
     check_port_free(host, port)
     store = opts.install.open_store(opts.db, create=False)
     try:
@@ -92,7 +115,19 @@ def serve(
         store.close()
     passphrase = None if read_only else get_passphrase("Passphrase of the log key")
     if detach:
-        _detach(opts, host, port, workers, threads, read_only, passphrase, pid_file, log_file)
+        _detach(
+            opts,
+            host,
+            port,
+            workers,
+            threads,
+            read_only,
+            passphrase,
+            pid_file,
+            log_file,
+            integrate_every_ms,
+            pool_workers,
+        )
         return
     if pid_file is not None or log_file is not None:
         raise UsageError("--pid-file and --log-file go with --detach")
@@ -103,7 +138,17 @@ def serve(
         err=True,
     )
     with port_in_use_as_usage_error(host, port):
-        run(opts.home, host, port, workers, threads, passphrase=passphrase, db=opts.db)
+        run(
+            opts.home,
+            host,
+            port,
+            workers,
+            threads,
+            passphrase=passphrase,
+            db=opts.db,
+            integrate_every_ms=integrate_every_ms,
+            pool_workers=pool_workers,
+        )
 
 
 def _detach(
@@ -116,6 +161,8 @@ def _detach(
     passphrase: bytes | None,
     pid_file: Path | None,
     log_file: Path | None,
+    integrate_every_ms: int,
+    pool_workers: str | None,
 ) -> None:
     from ledger.cli.detach import start_detached
 
@@ -123,6 +170,8 @@ def _detach(
     args += ["--workers", str(workers), "--threads", str(threads)]
     args += ["--db", opts.db] if opts.db else []
     args += ["--read-only"] if read_only else []
+    args += ["--integrate-every-ms", str(integrate_every_ms)]
+    args += ["--pool-workers", pool_workers] if pool_workers is not None else []
     log = log_file or opts.home / "serve.log"
     pid = start_detached(
         args, host=host, port=port, passphrase=passphrase, log_file=log, pid_file=pid_file
