@@ -52,8 +52,13 @@ def append_batch() -> tuple[Response, int]:
     limit = int(current_app.config["LOTCHAIN_MAX_BATCH_BYTES"])
     request.max_content_length = limit
     value = parse_json(request.get_data(cache=False), max_bytes=limit)
-    if not isinstance(value, dict) or set(value) != {"envelopes"}:
-        raise MalformedError('a batch is a JSON object {"envelopes": [envelope, ...]}')
+    if not isinstance(value, dict) or not {"envelopes"} <= set(value) <= {"envelopes", "atomic"}:
+        raise MalformedError(
+            'a batch is a JSON object {"envelopes": [envelope, ...], "atomic": false}'
+        )
+    atomic = value.get("atomic", False)
+    if not isinstance(atomic, bool):
+        raise MalformedError("atomic must be true or false")
     envelopes = value["envelopes"]
     if not isinstance(envelopes, list) or not envelopes:
         raise MalformedError("envelopes must be a non-empty list")
@@ -61,7 +66,7 @@ def append_batch() -> tuple[Response, int]:
     if len(envelopes) > most:
         raise TooLargeError(f"a batch holds at most {most} envelopes, not {len(envelopes)}")
     results: list[dict[str, Any]] = []
-    for result in ledger.append_batch(envelopes):
+    for result in ledger.append_batch(envelopes, atomic=atomic):
         if isinstance(result, LedgerError):
             results.append({"status": result.http_status, "problem": problem_body(result)})
         else:

@@ -119,7 +119,8 @@ def paths(page_size: int, max_batch: int) -> dict[str, Any]:
                 },
                 requestBody={"required": True, "content": {JSON: {"schema": ref("BatchRequest")}}},
                 description=f"At most {max_batch} envelopes, appended in one commit; each is "
-                "accepted or refused on its own (all or nothing per envelope).",
+                "accepted or refused on its own (all or nothing per envelope), or, with "
+                '`"atomic": true`, all are appended or none.',
             )
         },
         "/v1/entries/{ref}": {

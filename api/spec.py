@@ -184,8 +184,15 @@ def own_components(page_size: int, max_batch: int) -> dict[str, Any]:
                         "judged on its own: one that is not an envelope gets its own problem "
                         "result and does not stop the others."
                     },
-                }
-            }
+                },
+                "atomic": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "All or nothing: when any envelope is refused, none is "
+                    "appended and the others answer BATCH_REFUSED.",
+                },
+            },
+            required=["envelopes"],
         ),
         "BatchResult": obj(
             {

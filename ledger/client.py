@@ -17,7 +17,13 @@ from typing import Any
 
 from ledger import __version__
 from ledger.canonical import parse_json
-from ledger.errors import EXIT_INCOMPLETE, LedgerError, MalformedError, UsageError
+from ledger.errors import (
+    EXIT_INCOMPLETE,
+    LedgerError,
+    MalformedError,
+    TooLargeError,
+    UsageError,
+)
 
 MAX_RESPONSE = 1 << 30
 BATCH = 500  # the server's default batch limit
@@ -146,12 +152,20 @@ class Client:
         receipt: dict[str, Any] = parse_json(data)
         return receipt
 
-    def submit_batch(self, envelopes: list[bytes]) -> list[dict[str, Any]]:
-        """Append many envelopes: per envelope a receipt, or ``{"error": {code, message}}``."""
+    def submit_batch(self, envelopes: list[bytes], *, atomic: bool = False) -> list[dict[str, Any]]:
+        """Append many envelopes: per envelope a receipt, or ``{"error": {code, message}}``.
+
+        With ``atomic`` the server appends all or none; such a batch is one request, so it
+        holds at most one request's worth of envelopes."""
+        if atomic and len(envelopes) > BATCH:
+            raise TooLargeError(f"an all-or-nothing batch holds at most {BATCH} envelopes")
         out: list[dict[str, Any]] = []
         for start in range(0, len(envelopes), BATCH):
             chunk = [parse_json(e) for e in envelopes[start : start + BATCH]]
-            body = json.dumps({"envelopes": chunk}, ensure_ascii=False).encode("utf-8")
+            request: dict[str, Any] = {"envelopes": chunk}
+            if atomic:
+                request["atomic"] = True
+            body = json.dumps(request, ensure_ascii=False).encode("utf-8")
             answer = parse_json(
                 self.request("POST", "/v1/entries:batch", body=body), max_bytes=1 << 28
             )

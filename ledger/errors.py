@@ -197,6 +197,15 @@ class MaterialError(LedgerError):
     title = "Material changed where it cannot"
 
 
+class BatchRefusedError(LedgerError):
+    """An envelope of an all-or-nothing batch was not appended because another one in the
+    same batch was refused (the refused one carries its own code)."""
+
+    code = "BATCH_REFUSED"
+    http_status = 409
+    title = "Batch refused as a whole"
+
+
 class EnforcementError(LedgerError):
     """A detention, submission or determination its legal basis or the shipment's
     enforcement so far does not allow (a seizure without a Finding, a submission after

@@ -33,6 +33,7 @@ from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.dsse import Envelope
 from ledger.encoding import b64decode, b64encode
 from ledger.errors import (
+    BatchRefusedError,
     InclusionError,
     LedgerError,
     MalformedError,
@@ -191,9 +192,7 @@ class Ledger:
         self.pool = PreparePool(workers) if workers else None
         if self.pool is not None:
             weakref.finalize(self, self.pool.close)
-        self._keys: dict[str, bytes] = {
-            r.key_id: r.public_key for r in trust.registrars
-        }
+        self._keys: dict[str, bytes] = {r.key_id: r.public_key for r in trust.registrars}
         log_key = trust.log_verifier.public_key
         self._keys[key_id(log_key)] = log_key
         self._tail_cache: _Tail | None = None
@@ -365,9 +364,12 @@ class Ledger:
             del self._recent[next(iter(self._recent))]
 
     def append_batch(
-        self, envelopes: Sequence[Envelope | bytes | dict[str, Any]]
+        self, envelopes: Sequence[Envelope | bytes | dict[str, Any]], *, atomic: bool = False
     ) -> list[Receipt | LedgerError]:
-        """Append many envelopes in one commit; each is accepted or refused on its own."""
+        """Append many envelopes in one commit; each is accepted or refused on its own,
+        or, with ``atomic``, all are appended or none (the others then answer
+        ``BATCH_REFUSED``), so a caller whose later envelopes build on earlier ones never
+        leaves half a batch in the log."""
         if self.log_signer is None:
             raise MalformedError("this ledger was opened read-only (no log key)")
         if len(envelopes) > MAX_BATCH:
@@ -375,13 +377,13 @@ class Ledger:
         if self.pool is not None and len(envelopes) >= POOL_THRESHOLD:
             stream = self.pool.stream(envelopes, self._known_keys(envelopes))
             try:
-                return self._integrate(stream)
+                return self._integrate(stream, atomic=atomic)
             except WorkerDied as e:  # nothing was written: the transaction rolled back
                 return [e] * len(envelopes)
-        return self._integrate([self._prepare(envelopes)])
+        return self._integrate([self._prepare(envelopes)], atomic=atomic)
 
     def _integrate(
-        self, chunks: Iterable[Sequence[Prepared | LedgerError]]
+        self, chunks: Iterable[Sequence[Prepared | LedgerError]], *, atomic: bool = False
     ) -> list[Receipt | LedgerError]:
         """Judge prepared envelopes in order and commit the accepted ones with one signed
         checkpoint (one transaction); refusals keep their place in the result.
@@ -433,6 +435,11 @@ class Ledger:
                 prev_hash = leaf_hash.hex()
             if not accepted:
                 return [r for r in results if r is not None]
+            if atomic and len(accepted) < len(results):
+                refused = BatchRefusedError(
+                    "not appended: another envelope of this all-or-nothing batch was refused"
+                )
+                return [refused if r is None else r for r in results]
             leaf_hashes = [p.entry.leaf_hash for _, p in accepted]
             reader = _Nodes(self.store, tail.frontier)
             new_nodes = merkle.nodes_to_store_batch(size, leaf_hashes, reader)

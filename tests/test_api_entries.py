@@ -158,9 +158,34 @@ def test_batch_gives_a_result_per_envelope(world: World, client: FlaskClient) ->
     problem(client.get(f"/v1/proofs/inclusion?id=0&tree_size={last}"), 404, "NOT_FOUND")
 
 
+def test_an_atomic_batch_appends_all_or_none(world: World, client: FlaskClient) -> None:
+    good, dup = _audit(world), _audit(world, date="2025-02-25")
+    before = client.get("/v1/checkpoint").data
+    envelopes = [json.loads(a.envelope.canonical) for a in (good, dup, dup)]
+    response = client.post("/v1/entries:batch", json={"envelopes": envelopes, "atomic": True})
+    body = response.get_json()
+    assert response.status_code == 200 and (body["accepted"], body["refused"]) == (0, 3)
+    codes = [r["problem"]["code"] for r in body["results"]]
+    assert codes == ["BATCH_REFUSED", "BATCH_REFUSED", "REPLAY"]
+    assert client.get("/v1/checkpoint").data == before  # nothing written, no checkpoint
+    response = client.post(
+        "/v1/entries:batch", json={"envelopes": envelopes[:2], "atomic": True}
+    )
+    assert response.get_json()["accepted"] == 2
+    for result in response.get_json()["results"]:
+        _check_receipt(world, result["receipt"])
+
+
 @pytest.mark.parametrize(
     "payload",
-    [b"[]", b'{"envelopes": []}', b'{"envelopes": {}}', b'{"envelopes": [], "x": 1}', b"nope"],
+    [
+        b"[]",
+        b'{"envelopes": []}',
+        b'{"envelopes": {}}',
+        b'{"envelopes": [], "x": 1}',
+        b'{"envelopes": [{}], "atomic": "yes"}',
+        b"nope",
+    ],
 )
 def test_batch_shape_errors(client: FlaskClient, payload: bytes) -> None:
     problem(client.post("/v1/entries:batch", data=payload), 400, "MALFORMED")

@@ -408,3 +408,23 @@ def test_changed_commands_have_an_example_and_json(
     out = ok(capsys, *command, "--help")
     assert "Example" in out and f"lotchain {' '.join(command)}" in out
     assert "--json" in out
+
+
+def test_several_bodies_are_appended_all_or_none(
+    chain: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused body leaves none of the call's bodies in the log, so the same call can be
+    fixed and run again without appending the earlier bodies twice."""
+    home, farm = chain["home"], chain["farm"]
+    (farm.dir / "invoice.pdf").write_bytes(b"invoice PCF/24/117")
+    first = write(farm.dir / "first.json", origin("ATOM-1", "500"))
+    taken = write(farm.dir / "taken.json", sale("ATOM-1", "900", "ATOM-OUT"))
+    before = size(capsys, home)
+    code, out, _ = run(
+        capsys,
+        *("attest", "--home", home, "--issuer", FARM, *farm.signing(), "--submit", "--json"),
+        *("--body", f"origin={first}", "--body", f"transfer={taken}"),
+    )
+    assert code != 0 and size(capsys, home) == before
+    codes = [r.get("error", {}).get("code") for r in json.loads(out)]
+    assert codes[0] == "BATCH_REFUSED" and codes[1] not in (None, "BATCH_REFUSED")

@@ -237,7 +237,8 @@ def attest(
     relative to the body's folder) as a document's sha256 or an audit's evidence_sha256
     is the file's SHA-256, and in a certificate's audits it is the audit body FILE signed
     earlier in the call. Every body is signed before anything is written; --submit
-    appends them as one batch, each accepted or refused on its own (the receipts say).
+    appends them as one all-or-nothing batch: if any is refused, none is appended (the
+    others answer BATCH_REFUSED), so the call can be fixed and run again.
 
     \b
     Examples:
@@ -274,7 +275,11 @@ def attest(
             click.echo(f"signed {', '.join(a.id for a in atts)} -> {out}", err=True)
         return 0
     envelopes = [a.envelope for a in sent]
-    code = print_receipts(opts, submit_envelopes(opts, envelopes), envelopes) if sent else 0
+    code = (
+        print_receipts(opts, submit_envelopes(opts, envelopes, atomic=True), envelopes)
+        if sent
+        else 0
+    )
     if cosign_out is not None:
         if code != 0:
             click.echo(f"not written: {cosign_out} (a body above was refused)", err=True)

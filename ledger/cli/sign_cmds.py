@@ -88,8 +88,11 @@ def load_signer(path: Path, passphrase_file: Path | None = None) -> Signer:
 # -- signing and submitting ------------------------------------------------------------
 
 
-def submit_envelopes(opts: Options, envelopes: list[Envelope]) -> list[dict[str, Any]]:
-    """Append envelopes locally (needs the log key) or through --remote."""
+def submit_envelopes(
+    opts: Options, envelopes: list[Envelope], *, atomic: bool = False
+) -> list[dict[str, Any]]:
+    """Append envelopes locally (needs the log key) or through --remote; ``atomic``: all or
+    none of them."""
     if opts.remote:
         from ledger.client import Client
 
@@ -97,12 +100,12 @@ def submit_envelopes(opts: Options, envelopes: list[Envelope]) -> list[dict[str,
         if len(envelopes) == 1:
             answers: list[Any] = [client.submit(envelopes[0].canonical)]
         else:
-            answers = list(client.submit_batch([e.canonical for e in envelopes]))
+            answers = list(client.submit_batch([e.canonical for e in envelopes], atomic=atomic))
         return _checked_receipts(opts, envelopes, answers)
     ledger = opts.ledger(write=True)
     try:
         out: list[dict[str, Any]] = []
-        for result in ledger.append_batch(envelopes):
+        for result in ledger.append_batch(envelopes, atomic=atomic):
             if isinstance(result, LedgerError):
                 if len(envelopes) == 1:
                     raise result
