@@ -37,10 +37,39 @@ from ledger.state import (
     StateRequest,
 )
 from ledger.storage.base import AppendBatch, StoredCheckpoint, StoredEntry, display_url
-from ledger.storage.bulk import bulk_state, delta_rows, insert_rows
+from ledger.storage.bulk import (
+    OUTPUT_COLUMNS,
+    OUTPUT_JOIN,
+    bulk_state,
+    delta_rows,
+    insert_rows,
+    output_record,
+    resolve_spends,
+)
+from ledger.storage.ids import (
+    LEVEL_SHIFT,
+    id_key,
+    id_key_strict,
+    id_text,
+    node_key,
+    node_of,
+    ref_key,
+)
 from ledger.storage.models import make_models
 
 MAX_RANGE = 1000
+
+#: SQLite page size of new databases: an entry row (envelope, leaf, columns: about
+#: 1.6 KB) fills 4 KB pages only half, 8 KB pages five rows to a page; larger pages
+#: would double the WAL bytes an insert into the id index writes, for nothing more.
+PAGE_SIZE = 8192
+
+#: Each SQLite connection's page cache (KiB; SQLite's default is 2 MiB).
+CACHE_KIB = 16 * 1024
+
+#: Merkle nodes at this level and above are kept in memory once read: a 2**20-leaf
+#: tree has 32 k of them (a few MB), and every proof passes through them.
+CACHED_LEVEL = 5
 
 
 def _connect(url: str) -> pw.Database:
@@ -63,7 +92,9 @@ def _connect(url: str) -> pw.Database:
     return pw.SqliteDatabase(
         path,
         pragmas={
+            "page_size": PAGE_SIZE,  # takes effect only in a new, empty database
             "journal_mode": "wal",
+            "cache_size": -CACHE_KIB,
             "synchronous": "full",
             "foreign_keys": 1,
             # INSERT OR REPLACE deletes the row it replaces; only with recursive triggers
@@ -84,6 +115,7 @@ class SqlStore:
         self.m = make_models(db)
         self.is_postgres = isinstance(db, pw.PostgresqlDatabase)
         self._lock = threading.RLock()
+        self._nodes: dict[int, bytes] = {}  # upper Merkle nodes: immutable once committed
 
     @classmethod
     def open(cls, url: str) -> SqlStore:
@@ -154,7 +186,7 @@ class SqlStore:
             "entry": [
                 {
                     "idx": p.entry.index,
-                    "attestation_id": p.entry.attestation_id,
+                    "attestation_id": id_key_strict(p.entry.attestation_id),
                     "type": p.entry.type,
                     "issuer": p.entry.issuer,
                     "integrated_at": format_timestamp(p.entry.integrated_at, micro=True),
@@ -164,10 +196,12 @@ class SqlStore:
                 }
                 for p in batch.entries
             ],
-            "node": [{"level": k[0], "idx": k[1], "hash": h} for k, h in batch.nodes],
+            "node": [{"key": node_key(*k), "hash": h} for k, h in batch.nodes],
         }
         for p in batch.entries:
             delta_rows(p.entry.index, p.delta, rows)
+        in_batch = {row["attestation_id"]: row["idx"] for row in rows["entry"]}
+        resolve_spends(self.db, rows, in_batch)
         cp = batch.checkpoint
         rows["checkpoint"] = [{"size": cp.size, "root": cp.root, "note": cp.note}]
         for table, items in rows.items():
@@ -210,10 +244,13 @@ class SqlStore:
         return _entry(_Row(*row))
 
     def find(self, attestation_id: str) -> StoredEntry | None:
+        key = id_key(attestation_id)
+        if key is None:
+            return None
         row = self.db.execute_sql(
             f'SELECT {_ENTRY_COLUMNS} FROM "entry" '  # noqa: S608
             f"WHERE attestation_id = {self.db.param}",
-            (attestation_id,),
+            (key,),
         ).fetchone()
         return None if row is None else _entry(_Row(*row))
 
@@ -232,38 +269,59 @@ class SqlStore:
             position += batch
 
     def get_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
+        """Nodes by ``(level, index)``; the upper levels from memory once read.
+
+        A node never changes once committed, so the cache is filled only from reads
+        outside a transaction (never with a node a rolled-back append wrote).
+        """
         if not keys:
             return {}
-        wanted = set(keys)
-        by_level: dict[int, list[int]] = {}
-        for level, idx in wanted:
-            by_level.setdefault(level, []).append(idx)
-        clauses, params = [], []
-        for level, idxs in by_level.items():
-            clauses.append(
-                f"(level = {self.db.param} AND idx IN ({', '.join([self.db.param] * len(idxs))}))"
+        wanted = {node_key(*k) for k in keys}
+        found = {k: self._nodes[k] for k in wanted if k in self._nodes}
+        rest = [k for k in wanted if k not in found]
+        if rest:
+            read = self._read_nodes(rest)
+            if not self.db.in_transaction():
+                self._nodes.update(
+                    (k, h) for k, h in read.items() if k >> LEVEL_SHIFT >= CACHED_LEVEL
+                )
+            found.update(read)
+        return self._node_answer(wanted, found)
+
+    def stored_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
+        """Nodes as the database holds them now, never from memory (for audits)."""
+        wanted = {node_key(*k) for k in keys}
+        return self._node_answer(wanted, self._read_nodes(list(wanted)) if wanted else {})
+
+    def _read_nodes(self, keys: list[int]) -> dict[int, bytes]:
+        out: dict[int, bytes] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            sql = 'SELECT key, hash FROM "node" WHERE key IN ({})'.format(  # noqa: S608
+                ", ".join([self.db.param] * len(chunk))
             )
-            params += [level, *idxs]
-        sql = 'SELECT level, idx, hash FROM "node" WHERE ' + " OR ".join(clauses)  # noqa: S608
-        found = {(int(lv), int(ix)): bytes(h) for lv, ix, h in self.db.execute_sql(sql, params)}
-        missing = wanted - set(found)
+            out.update((int(k), bytes(h)) for k, h in self.db.execute_sql(sql, chunk))
+        return out
+
+    def _node_answer(self, wanted: set[int], found: dict[int, bytes]) -> dict[NodeKey, bytes]:
+        missing = {node_of(k) for k in wanted - set(found)}
         if missing:
             raise LogChainError(
                 f"Merkle nodes missing from storage: {sorted(missing)[:4]}",
                 missing=[list(k) for k in sorted(missing)[:4]],
             )
-        return found
+        return {node_of(k): h for k, h in found.items() if k in wanted}
 
     # -- the state view ----------------------------------------------------------------
 
     def attestation(self, attestation_id: str) -> AttestationRecord | None:
-        e = self.m["entry"]
-        row = (
-            e.select(e.idx, e.type, e.issuer)
-            .where(e.attestation_id == attestation_id)
-            .tuples()
-            .first()
-        )
+        key = id_key(attestation_id)
+        if key is None:
+            return None
+        row = self.db.execute_sql(
+            f'SELECT idx, type, issuer FROM "entry" WHERE attestation_id = {self.db.param}',  # noqa: S608
+            (key,),
+        ).fetchone()
         return None if row is None else AttestationRecord(attestation_id, row[0], row[1], row[2])
 
     def party(self, party_id: str) -> PartyRecord | None:
@@ -314,25 +372,27 @@ class SqlStore:
         )
 
     def output(self, ref: str) -> OutputRecord | None:
-        o = self.m["output"]
-        row = o.get_or_none(o.ref == ref)
-        if row is None:
+        key = ref_key(ref)
+        if key is None:
             return None
-        return OutputRecord(
-            ref=row.ref,
-            attestation=row.attestation,
-            position=row.position,
-            holder=row.holder,
-            amount=Decimal(row.amount),
-            unit=row.unit,
-            mass_kg=None if row.mass_kg is None else Decimal(row.mass_kg),
-            material=row.material,
-            lot=row.lot,
-        )
+        p = self.db.param
+        row = self.db.execute_sql(
+            f"SELECT {OUTPUT_COLUMNS} FROM {OUTPUT_JOIN} "  # noqa: S608
+            f"WHERE e.attestation_id = {p} AND o.position = {p}",
+            key,
+        ).fetchone()
+        return None if row is None else output_record(row)
 
     def consumed(self, ref: str) -> Decimal:
-        s = self.m["spend"]
-        amounts = s.select(s.amount).where(s.ref == ref).tuples()
+        key = ref_key(ref)
+        if key is None:
+            return Decimal(0)
+        p = self.db.param
+        amounts = self.db.execute_sql(
+            'SELECT s.amount FROM "spend" s JOIN "entry" e ON e.idx = s.out_idx '  # noqa: S608
+            f"WHERE e.attestation_id = {p} AND s.out_pos = {p}",
+            key,
+        ).fetchall()
         return sum((Decimal(a[0]) for a in amounts), Decimal(0))
 
     def shipment_by_entry(self, entry_number: str) -> str | None:
@@ -438,7 +498,7 @@ class _Row(NamedTuple):
     """An entry row read with plain SQL, shaped like the peewee model for :func:`_entry`."""
 
     idx: int
-    attestation_id: str
+    attestation_id: bytes
     type: str
     issuer: str
     integrated_at: str
@@ -456,7 +516,7 @@ def _entry(row: Any) -> StoredEntry:
         ) from e
     return StoredEntry(
         index=int(row.idx),
-        attestation_id=row.attestation_id,
+        attestation_id=id_text(row.attestation_id),
         type=row.type,
         issuer=row.issuer,
         integrated_at=integrated_at,
