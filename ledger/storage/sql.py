@@ -64,11 +64,10 @@ MAX_RANGE = 1000
 #: would double the WAL bytes an insert into the id index writes, for nothing more.
 PAGE_SIZE = 8192
 
-#: Each SQLite connection's page cache (KiB; SQLite's default is 2 MiB).
-CACHE_KIB = 16 * 1024
-
 #: Merkle nodes at this level and above are kept in memory once read: a 2**20-leaf
-#: tree has 32 k of them (a few MB), and every proof passes through them.
+#: tree has 32 k of them (a few MB, one copy per store), and every proof passes through
+#: them. (SQLite's page cache stays at its default: it is per connection, one per server
+#: thread, and would grow the server's memory with the log for little gain.)
 CACHED_LEVEL = 5
 
 
@@ -94,7 +93,6 @@ def _connect(url: str) -> pw.Database:
         pragmas={
             "page_size": PAGE_SIZE,  # takes effect only in a new, empty database
             "journal_mode": "wal",
-            "cache_size": -CACHE_KIB,
             "synchronous": "full",
             "foreign_keys": 1,
             # INSERT OR REPLACE deletes the row it replaces; only with recursive triggers
