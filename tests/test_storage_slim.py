@@ -22,7 +22,8 @@ from ledger.merkle import inclusion_proof
 from ledger.storage.ids import id_key, id_text, node_key, node_of, ref_key, ref_text
 from ledger.storage.lookup import Lookups
 from ledger.storage.migrations import MIGRATIONS, status
-from ledger.storage.sql import CACHED_LEVEL, SqlStore
+from ledger.storage.nodes import CACHED_LEVEL
+from ledger.storage.sql import SqlStore
 from verify_fixtures import (
     CottonChain,
     World,
@@ -249,7 +250,7 @@ def test_cached_upper_nodes_never_hide_a_changed_node_from_the_audit(world: Worl
     store: SqlStore = world.ledger.store  # type: ignore[assignment]
     upper = (CACHED_LEVEL, 0)
     before = inclusion_proof(0, size, store)
-    assert upper in store.get_nodes([upper]) and node_key(*upper) in store._nodes
+    assert upper in store.get_nodes([upper]) and node_key(*upper) in store.nodes.cache
     with sqlite3.connect(world.home.db_url()) as conn:
         conn.execute('DROP TRIGGER "node_no_update"')
         conn.execute("UPDATE node SET hash = ? WHERE key = ?", (bytes(32), node_key(*upper)))
@@ -261,10 +262,10 @@ def test_cached_upper_nodes_never_hide_a_changed_node_from_the_audit(world: Worl
 def test_nodes_read_inside_a_write_are_not_cached(world: World) -> None:
     _grow(world)
     store: SqlStore = world.ledger.store  # type: ignore[assignment]
-    store._nodes.clear()
+    store.nodes.cache.clear()
     keys = [(0, 0), (CACHED_LEVEL, 0)]
     with store.writer():
         assert set(store.get_nodes(keys)) == set(keys)
-    assert not store._nodes
+    assert not store.nodes.cache
     store.get_nodes(keys)
-    assert set(store._nodes) == {node_key(CACHED_LEVEL, 0)}  # the lower levels stay on disk
+    assert set(store.nodes.cache) == {node_key(CACHED_LEVEL, 0)}  # the lower levels stay on disk

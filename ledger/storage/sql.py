@@ -47,15 +47,14 @@ from ledger.storage.bulk import (
     resolve_spends,
 )
 from ledger.storage.ids import (
-    LEVEL_SHIFT,
     id_key,
     id_key_strict,
     id_text,
     node_key,
-    node_of,
     ref_key,
 )
 from ledger.storage.models import make_models
+from ledger.storage.nodes import NodeTable
 
 MAX_RANGE = 1000
 
@@ -63,12 +62,9 @@ MAX_RANGE = 1000
 #: 1.6 KB) fills 4 KB pages only half, 8 KB pages five rows to a page; larger pages
 #: would double the WAL bytes an insert into the id index writes, for nothing more.
 PAGE_SIZE = 8192
-
-#: Merkle nodes at this level and above are kept in memory once read: a 2**20-leaf
-#: tree has 32 k of them (a few MB, one copy per store), and every proof passes through
-#: them. (SQLite's page cache stays at its default: it is per connection, one per server
-#: thread, and would grow the server's memory with the log for little gain.)
-CACHED_LEVEL = 5
+# (SQLite's page cache stays at its default: it is per connection, one per server
+# thread, and would grow the server's memory with the log for little gain; the upper
+# Merkle levels are cached once per store instead, see ledger.storage.nodes.)
 
 
 def _connect(url: str) -> pw.Database:
@@ -113,7 +109,7 @@ class SqlStore:
         self.m = make_models(db)
         self.is_postgres = isinstance(db, pw.PostgresqlDatabase)
         self._lock = threading.RLock()
-        self._nodes: dict[int, bytes] = {}  # upper Merkle nodes: immutable once committed
+        self.nodes = NodeTable(db)
 
     @classmethod
     def open(cls, url: str) -> SqlStore:
@@ -267,48 +263,12 @@ class SqlStore:
             position += batch
 
     def get_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
-        """Nodes by ``(level, index)``; the upper levels from memory once read.
-
-        A node never changes once committed, so the cache is filled only from reads
-        outside a transaction (never with a node a rolled-back append wrote).
-        """
-        if not keys:
-            return {}
-        wanted = {node_key(*k) for k in keys}
-        found = {k: self._nodes[k] for k in wanted if k in self._nodes}
-        rest = [k for k in wanted if k not in found]
-        if rest:
-            read = self._read_nodes(rest)
-            if not self.db.in_transaction():
-                self._nodes.update(
-                    (k, h) for k, h in read.items() if k >> LEVEL_SHIFT >= CACHED_LEVEL
-                )
-            found.update(read)
-        return self._node_answer(wanted, found)
+        """Nodes by ``(level, index)``; the upper levels from memory once read."""
+        return self.nodes.get(keys)
 
     def stored_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
         """Nodes as the database holds them now, never from memory (for audits)."""
-        wanted = {node_key(*k) for k in keys}
-        return self._node_answer(wanted, self._read_nodes(list(wanted)) if wanted else {})
-
-    def _read_nodes(self, keys: list[int]) -> dict[int, bytes]:
-        out: dict[int, bytes] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            sql = 'SELECT key, hash FROM "node" WHERE key IN ({})'.format(  # noqa: S608
-                ", ".join([self.db.param] * len(chunk))
-            )
-            out.update((int(k), bytes(h)) for k, h in self.db.execute_sql(sql, chunk))
-        return out
-
-    def _node_answer(self, wanted: set[int], found: dict[int, bytes]) -> dict[NodeKey, bytes]:
-        missing = {node_of(k) for k in wanted - set(found)}
-        if missing:
-            raise LogChainError(
-                f"Merkle nodes missing from storage: {sorted(missing)[:4]}",
-                missing=[list(k) for k in sorted(missing)[:4]],
-            )
-        return {node_of(k): h for k, h in found.items() if k in wanted}
+        return self.nodes.stored(keys)
 
     # -- the state view ----------------------------------------------------------------
 
