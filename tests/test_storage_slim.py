@@ -269,3 +269,21 @@ def test_nodes_read_inside_a_write_are_not_cached(world: World) -> None:
     assert not store.nodes.cache
     store.get_nodes(keys)
     assert set(store.nodes.cache) == {node_key(CACHED_LEVEL, 0)}  # the lower levels stay on disk
+
+
+def test_the_upper_levels_are_read_in_one_scan(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger import merkle
+    from ledger.storage import nodes
+
+    size = _grow(world)
+    store: SqlStore = world.ledger.store  # type: ignore[assignment]
+    monkeypatch.setattr(nodes, "WARM_LEVEL", 2)
+    store.nodes = nodes.NodeTable(store.db)
+    store.get_nodes([(0, 0)])
+    stored = {(level, i) for level in range(2, 64) for i in range(size >> level)}
+    assert {node_of(k) for k in store.nodes.cache} == stored
+    truth = merkle.MemoryNodes.from_leaf_hashes([e.leaf_hash for e in store.range(0, size)])
+    for index in (0, size // 2, size - 1):
+        assert inclusion_proof(index, size, store) == inclusion_proof(index, size, truth)

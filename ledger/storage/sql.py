@@ -118,6 +118,7 @@ class SqlStore:
         try:
             db.connect(reuse_if_open=True)
             store._create()
+            store.nodes.warm_up()
         except pw.PeeweeException as e:
             raise StorageError(f"cannot open the database at {display_url(url)}: {e}") from e
         return store
