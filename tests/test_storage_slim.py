@@ -287,3 +287,31 @@ def test_the_upper_levels_are_read_in_one_scan(
     truth = merkle.MemoryNodes.from_leaf_hashes([e.leaf_hash for e in store.range(0, size)])
     for index in (0, size // 2, size - 1):
         assert inclusion_proof(index, size, store) == inclusion_proof(index, size, truth)
+
+
+def test_the_scan_is_made_again_once_the_log_has_grown(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger import merkle
+    from ledger.storage import nodes
+
+    monkeypatch.setattr(nodes, "WARM_LEVEL", 2)
+    monkeypatch.setattr(nodes, "REWARM_MISSES", 2)
+    store: SqlStore = world.ledger.store  # type: ignore[assignment]
+    store.nodes = nodes.NodeTable(store.db)
+    store.get_nodes([])  # nothing asked: nothing read
+    assert not store.nodes.warm
+    CottonChain(world).build()  # appends read nodes inside their writes only
+    store.get_nodes([(0, 0)])  # the first read outside a write scans the upper levels
+    first = world.ledger.size()
+    assert store.nodes.warm and len(store.nodes.cache) >= first >> 2
+    while world.ledger.size() < first + 40:  # appends: their reads stay out of memory
+        n = world.ledger.size()
+        world.s.party(f"party:later-{n}", f"Later {n}", "US", ["supplier"], world.clock.now)
+    size = world.ledger.size()
+    truth = merkle.MemoryNodes.from_leaf_hashes([e.leaf_hash for e in store.range(0, size)])
+    for index in range(0, size, 3):
+        assert inclusion_proof(index, size, store) == inclusion_proof(index, size, truth)
+    stored = {(level, i) for level in range(2, 64) for i in range(size >> level)}
+    assert stored <= {node_of(k) for k in store.nodes.cache}
+    assert store.nodes.misses < 2  # scanned again after the misses

@@ -23,6 +23,9 @@ CACHED_LEVEL = 5
 #: tree has 4 k nodes there): a proof then reads the same number of nodes from the
 #: database in a large log as in a small one.
 WARM_LEVEL = 8
+#: Reads of nodes at WARM_LEVEL and above that missed memory (the log grew since the
+#: scan) after which the scan is made again.
+REWARM_MISSES = 64
 #: At most this many nodes in memory (about 30 MB; a log of 2**21 leaves fills it).
 CACHE_MAX = 1 << 17
 CHUNK = 500
@@ -33,22 +36,26 @@ class NodeTable:
         self.db = db
         self.cache: dict[int, bytes] = {}
         self.warm = False
+        self.misses = 0
 
     def get(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
         """Nodes by ``(level, index)``; the upper levels from memory once read."""
         if not keys:
             return {}
         wanted = {node_key(*k) for k in keys}
-        if not self.warm and not self.db.in_transaction():
+        outside = not self.db.in_transaction()
+        if outside and (not self.warm or self.misses >= REWARM_MISSES):
             self.warm_up()
         found = {k: self.cache[k] for k in wanted if k in self.cache}
         rest = [k for k in wanted if k not in found]
         if rest:
             read = self._read(rest)
-            if not self.db.in_transaction() and len(self.cache) < CACHE_MAX:
-                self.cache.update(
-                    (k, h) for k, h in read.items() if k >> LEVEL_SHIFT >= CACHED_LEVEL
-                )
+            if outside:
+                self.misses += sum(1 for k in rest if k >> LEVEL_SHIFT >= WARM_LEVEL)
+                if len(self.cache) < CACHE_MAX:
+                    self.cache.update(
+                        (k, h) for k, h in read.items() if k >> LEVEL_SHIFT >= CACHED_LEVEL
+                    )
             found.update(read)
         return _answer(wanted, found)
 
@@ -59,14 +66,18 @@ class NodeTable:
 
     def warm_up(self) -> None:
         """Read the nodes at :data:`WARM_LEVEL` and above (highest levels first) into
-        memory: done when a store opens, or else at its first read outside a write."""
-        self.warm = True
+        memory: when a store opens (or at its first read outside a write), and again
+        once the log has grown past what was read."""
+        self.warm, self.misses = True, 0
         rows = self.db.execute_sql(
             f'SELECT key, hash FROM "node" WHERE key >= {self.db.param} '  # noqa: S608
             f"ORDER BY key DESC LIMIT {self.db.param}",
             (node_key(WARM_LEVEL, 0), CACHE_MAX // 2),
         )
-        self.cache.update((int(k), bytes(h)) for k, h in rows)
+        upper = {int(k): bytes(h) for k, h in rows}
+        if len(self.cache) + len(upper) > CACHE_MAX:
+            self.cache.clear()
+        self.cache.update(upper)
 
     def _read(self, keys: list[int]) -> dict[int, bytes]:
         out: dict[int, bytes] = {}
