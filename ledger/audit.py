@@ -190,7 +190,7 @@ def audit_log(
         if not node_batch:
             return
         try:
-            stored = store.get_nodes([k for k, _ in node_batch])
+            stored = store.stored_nodes([k for k, _ in node_batch])
         except LedgerError as e:
             findings.append(AuditFinding("LOG_CHAIN", node_batch[0][0][1], 6, e.message))
             node_batch.clear()

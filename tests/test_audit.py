@@ -13,6 +13,7 @@ from ledger.audit import audit_log
 from ledger.home import Home
 from ledger.log import Ledger
 from ledger.scenario import Scenario
+from ledger.storage.ids import node_key
 
 
 def _populate(scenario: Scenario, clock: Clock, count: int = 10) -> None:
@@ -59,7 +60,7 @@ def test_a_changed_byte_is_found_and_named(
 @SQLITE_ONLY
 def test_a_changed_stored_node_is_found(scenario: Scenario, ledger: Ledger, clock: Clock) -> None:
     _populate(scenario, clock)
-    _tamper(ledger.store.url, "UPDATE node SET hash = ? WHERE level = 1 AND idx = 2", bytes(32))
+    _tamper(ledger.store.url, "UPDATE node SET hash = ? WHERE key = ?", bytes(32), node_key(1, 2))
     report = audit_log(ledger.store, ledger.trust)
     assert [(f.code, f.index, f.step) for f in report.findings] == [("LOG_CHAIN", 5, 6)]
 

@@ -24,6 +24,7 @@ from ledger.home import Home
 from ledger.keys import Signer
 from ledger.log import Ledger
 from ledger.scenario import Scenario
+from ledger.storage.ids import id_key, node_key
 from ledger.witness import check_extends
 
 SIZE = 12
@@ -85,7 +86,7 @@ def stored_leaf_hash(ledger: Ledger) -> None:
 
 def node_byte(ledger: Ledger) -> None:
     node = ledger.store.get_nodes([(2, 1)])[(2, 1)]
-    _sql(ledger, ("UPDATE node SET hash=? WHERE level=2 AND idx=1", (_flip(node, 3),)))
+    _sql(ledger, ("UPDATE node SET hash=? WHERE key=?", (_flip(node, 3), node_key(2, 1))))
 
 
 def checkpoint_byte(ledger: Ledger) -> None:
@@ -109,11 +110,11 @@ def swap_two(ledger: Ledger) -> None:
         ("DELETE FROM entry WHERE idx IN (5, 7)", ()),
         (
             "INSERT INTO entry VALUES (5,?,?,?,?,?,?,?)",
-            (b.attestation_id, b.type, b.issuer, "x", b.leaf, b.leaf_hash, b.envelope),
+            (id_key(b.attestation_id), b.type, b.issuer, "x", b.leaf, b.leaf_hash, b.envelope),
         ),
         (
             "INSERT INTO entry VALUES (7,?,?,?,?,?,?,?)",
-            (a.attestation_id, a.type, a.issuer, "x", a.leaf, a.leaf_hash, a.envelope),
+            (id_key(a.attestation_id), a.type, a.issuer, "x", a.leaf, a.leaf_hash, a.envelope),
         ),
     )
 
@@ -130,7 +131,7 @@ def forged_insert(ledger: Ledger) -> None:
             "INSERT INTO entry VALUES (?,?,?,?,?,?,?,?)",
             (
                 SIZE,
-                "sha256:" + "ab" * 32,
+                bytes.fromhex("ab" * 32),
                 last.type,
                 last.issuer,
                 "x",
@@ -170,7 +171,7 @@ def checkpoint_from_other_key(ledger: Ledger) -> None:
 
 
 def node_deleted(ledger: Ledger) -> None:
-    _sql(ledger, ("DELETE FROM node WHERE level=0 AND idx=9", ()))
+    _sql(ledger, ("DELETE FROM node WHERE key=?", (node_key(0, 9),)))
 
 
 CASES: list[tuple[Tamper, set[str], int]] = [

@@ -25,6 +25,7 @@ from ledger.errors import NotFoundError, UsageError
 from ledger.keys import Signer
 from ledger.log import Ledger
 from ledger.scenario import output
+from ledger.storage.ids import node_key
 from ledger.verify import verify_shipment_online
 from ledger.verify.verdict import STEP_OF, STEPS
 from verify_bypass import bypass as _bypass
@@ -53,8 +54,6 @@ def verdict_validator() -> Draft202012Validator:
 
 
 # -- clean chains -----------------------------------------------------------------------------
-
-
 
 
 def test_clean_cotton_chain_passes_with_no_findings(any_world: World) -> None:
@@ -173,7 +172,7 @@ def test_log_inclusion_a_tampered_merkle_node(world: World) -> None:
     CottonChain(world).build()
     index = world.ledger.entry(world.ids["spinning"]).index
     # the sibling leaf hash is used only by the inclusion proof of the spinning entry
-    _sql(world, "UPDATE node SET hash = ? WHERE level = 0 AND idx = ?", bytes(32), index ^ 1)
+    _sql(world, "UPDATE node SET hash = ? WHERE key = ?", bytes(32), node_key(0, index ^ 1))
     found = only(world, "LOG_INCLUSION")
     assert world.ids["spinning"] in {f["attestation"] for f in found}
 

@@ -18,6 +18,7 @@ from typing import Any
 import peewee as pw
 
 from ledger.encoding import format_timestamp, parse_timestamp
+from ledger.errors import StorageError
 from ledger.state import (
     AttestationRecord,
     FacilityRecord,
@@ -27,18 +28,47 @@ from ledger.state import (
     StateAnswer,
     StateRequest,
 )
+from ledger.storage.ids import id_key, id_text, ref_key, ref_text
 
 CHUNK = 400  # below SQLite's and PostgreSQL's limits on bound parameters
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*")
 
 
-def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+#: An output row with its entry's id: ``o`` is the output, ``e`` the entry creating it.
+OUTPUT_COLUMNS = (
+    "e.attestation_id, o.position, o.holder, o.amount, o.unit, o.mass_kg, o.material, o.lot"
+)
+OUTPUT_JOIN = '"output" o JOIN "entry" e ON e.idx = o.entry_idx'
+
+
+def output_record(row: Sequence[Any]) -> OutputRecord:
+    """An :class:`OutputRecord` from a row of :data:`OUTPUT_COLUMNS`."""
+    digest, pos, holder, amount, unit, mass, material, lot = row
+    att = id_text(digest)
+    return OutputRecord(
+        ref_text(att, pos),
+        att,
+        int(pos),
+        holder,
+        Decimal(amount),
+        unit,
+        None if mass is None else Decimal(mass),
+        material,
+        lot,
+    )
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
     items = sorted(values)
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
 
 
-def _select(db: pw.Database, sql: str, keys: set[str]) -> Iterator[tuple[Any, ...]]:
+def _id_keys(ids: Iterable[str]) -> set[bytes]:
+    return {key for i in ids if (key := id_key(i)) is not None}
+
+
+def _select(db: pw.Database, sql: str, keys: set[Any]) -> Iterator[tuple[Any, ...]]:
     """Rows of ``sql`` (with one ``{in}`` slot) for every chunk of ``keys``."""
     for chunk in _chunks(keys):
         slots = ", ".join([db.param] * len(chunk))
@@ -51,9 +81,10 @@ def bulk_state(db: pw.Database, request: StateRequest) -> StateAnswer:
     for att, idx, kind, issuer in _select(
         db,
         'SELECT attestation_id, idx, type, issuer FROM "entry" WHERE attestation_id IN ({slots})',
-        request.attestations,
+        _id_keys(request.attestations),
     ):
-        answer.attestations[att] = AttestationRecord(att, int(idx), kind, issuer)
+        att_id = id_text(att)
+        answer.attestations[att_id] = AttestationRecord(att_id, int(idx), kind, issuer)
     latest: dict[str, int] = {}
     for pid, name, country, roles, aliases, att, idx, codes in _select(
         db,
@@ -96,29 +127,25 @@ def bulk_state(db: pw.Database, request: StateRequest) -> StateAnswer:
         if idx >= latest.get(fid, -1):
             latest[fid] = idx
             answer.facilities[fid] = FacilityRecord(fid, name, operator, country, region, att)
-    for ref, att, pos, holder, amount, unit, mass, material, lot in _select(
+    wanted = {key for ref in request.outputs if (key := ref_key(ref)) is not None}
+    digests = {digest for digest, _ in wanted}
+    for row in _select(
         db,
-        "SELECT ref, attestation, position, holder, amount, unit, mass_kg, material, lot "
-        'FROM "output" WHERE ref IN ({slots})',
-        request.outputs,
+        f"SELECT {OUTPUT_COLUMNS} FROM {OUTPUT_JOIN} WHERE e.attestation_id IN ({{slots}})",  # noqa: S608
+        digests,
     ):
-        answer.outputs[ref] = OutputRecord(
-            ref,
-            att,
-            int(pos),
-            holder,
-            Decimal(amount),
-            unit,
-            None if mass is None else Decimal(mass),
-            material,
-            lot,
-        )
-    for ref, amount in _select(
+        if (bytes(row[0]), int(row[1])) in wanted:
+            record = output_record(row)
+            answer.outputs[record.ref] = record
+    for digest, pos, amount in _select(
         db,
-        'SELECT ref, amount FROM "spend" WHERE ref IN ({slots})',
-        request.outputs,
+        'SELECT e.attestation_id, s.out_pos, s.amount FROM "spend" s '
+        'JOIN "entry" e ON e.idx = s.out_idx WHERE e.attestation_id IN ({slots})',
+        digests,
     ):
-        answer.consumed[ref] = answer.consumed.get(ref, Decimal(0)) + Decimal(amount)
+        if (bytes(digest), int(pos)) in wanted:
+            ref = ref_text(digest, pos)
+            answer.consumed[ref] = answer.consumed.get(ref, Decimal(0)) + Decimal(amount)
     for number, att in _select(
         db,
         'SELECT entry_number, attestation FROM "shipment" WHERE entry_number IN ({slots})',
@@ -190,8 +217,7 @@ def delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) ->
     for o in delta.outputs:
         rows.setdefault("output", []).append(
             {
-                "ref": o.ref,
-                "attestation": o.attestation,
+                "entry_idx": index,
                 "position": o.position,
                 "holder": o.holder,
                 "amount": str(o.amount),
@@ -202,8 +228,11 @@ def delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) ->
             }
         )
     for s in delta.spends:
+        key = ref_key(s.ref)
+        if key is None:  # admission resolved the ref, so it is one
+            raise StorageError(f"not an output ref: {s.ref[:80]!r}")
         rows.setdefault("spend", []).append(
-            {"ref": s.ref, "consumer": s.consumer, "amount": str(s.amount)}
+            {"out_idx": key[0], "out_pos": key[1], "consumer_idx": index, "amount": str(s.amount)}
         )
     for entry_number, att_id in delta.shipments:
         rows.setdefault("shipment", []).append(
@@ -231,10 +260,33 @@ def delta_rows(index: int, delta: Any, rows: dict[str, list[dict[str, Any]]]) ->
         )
     for look in getattr(delta, "lookups", ()):
         rows.setdefault("lookup", []).append(
-            {
-                "kind": look.kind,
-                "key": look.key,
-                "attestation": look.attestation,
-                "entry_idx": index,
-            }
+            {"kind": look.kind, "key": look.key, "entry_idx": index}
         )
+
+
+def resolve_spends(
+    db: pw.Database, rows: dict[str, list[dict[str, Any]]], in_batch: dict[bytes, int]
+) -> None:
+    """Replace each spend row's output id digest by that entry's index (the batch's own
+    entries first, then one statement per chunk for earlier ones)."""
+    spends = rows.get("spend", ())
+    if not spends:
+        return
+    index = dict(in_batch)
+    for digest, idx in _select(
+        db,
+        'SELECT attestation_id, idx FROM "entry" WHERE attestation_id IN ({slots})',
+        {row["out_idx"] for row in spends} - set(index),
+    ):
+        index[bytes(digest)] = int(idx)
+    # Admission refuses an input naming no output (REF_MISSING), so every spend finds
+    # its entry; should a bypassed admission let one through, no output exists for it to
+    # consume and no row is kept (the envelope still names the ref, which verification
+    # and the audit check).
+    kept = []
+    for row in spends:
+        found = index.get(row["out_idx"])
+        if found is not None:
+            row["out_idx"] = found
+            kept.append(row)
+    rows["spend"] = kept

@@ -23,6 +23,8 @@ from ledger.encoding import format_timestamp, parse_timestamp
 from ledger.errors import ConfigError, StorageError, TooLargeError, UsageError
 from ledger.state import OutputRecord
 from ledger.storage.base import Store
+from ledger.storage.bulk import OUTPUT_COLUMNS, OUTPUT_JOIN, output_record
+from ledger.storage.ids import id_key, id_text, ref_key, ref_text
 
 CHUNK = 500
 T = TypeVar("T")
@@ -54,7 +56,12 @@ def _ids(what: str, query: Any) -> list[str]:
     return _guard(what, lambda: [str(row[0]) for row in query.tuples()])
 
 
-def _chunks(keys: Iterable[str]) -> list[list[str]]:
+def _ids_raw(what: str, query: Any) -> list[Any]:
+    """The first column of ``query``'s rows, as the database holds it."""
+    return _guard(what, lambda: [row[0] for row in query.tuples()])
+
+
+def _chunks(keys: Iterable[T]) -> list[list[T]]:
     unique = list(dict.fromkeys(keys))
     return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
 
@@ -66,8 +73,11 @@ _RELATED = {
     "ORDER BY entry_idx",
     "key": 'SELECT attestation FROM "key" WHERE key_id = ? '
     'UNION ALL SELECT attestation FROM "key_revocation" WHERE key_id = ?',
-    "consumer": 'SELECT consumer FROM "spend" WHERE ref = ?',
-    "lookup": 'SELECT attestation FROM "lookup" WHERE kind = ? AND key = ? ORDER BY entry_idx',
+    "consumer": 'SELECT c.attestation_id FROM "spend" s JOIN "entry" o ON o.idx = s.out_idx '
+    'JOIN "entry" c ON c.idx = s.consumer_idx WHERE o.attestation_id = ? AND s.out_pos = ? '
+    "ORDER BY s.consumer_idx",
+    "lookup": 'SELECT e.attestation_id FROM "lookup" l JOIN "entry" e ON e.idx = l.entry_idx '
+    "WHERE l.kind = ? AND l.key = ? ORDER BY l.entry_idx",
 }
 
 
@@ -96,22 +106,43 @@ class Lookups:
     def _related(self, kind: str, key: str) -> list[str]:
         db = self.store.db  # type: ignore[attr-defined]
         sql = _RELATED.get(kind, _RELATED["lookup"]).replace("?", db.param)
-        params = (key, key) if kind == "key" else (key,) if kind in _RELATED else (kind, key)
+        params: tuple[Any, ...]
+        if kind == "consumer":
+            ref = ref_key(key)
+            if ref is None:
+                return []
+            params = ref
+        else:
+            params = (key, key) if kind == "key" else (key,) if kind in _RELATED else (kind, key)
         rows = db.execute_sql(sql, params).fetchall()
-        return list(dict.fromkeys(str(row[0]) for row in rows))
+        return list(dict.fromkeys(id_text(row[0]) for row in rows))
 
     # -- impact queries ---------------------------------------------------------------------
 
     def issued_by(self, party: str, types: Sequence[str]) -> list[str]:
         e = self.m["entry"]
         query = e.select(e.attestation_id).where((e.issuer == party) & (e.type.in_(list(types))))
-        return _ids("listing entries", query)
+        return [id_text(i) for i in _ids_raw("listing entries", query)]
 
     def held_by(self, party: str) -> list[str]:
         """Attestations that created outputs now or once held by ``party``."""
-        o = self.m["output"]
-        query = o.select(o.attestation).where(o.holder == party).distinct()
-        return _ids("listing outputs", query)
+        sql = (
+            'SELECT DISTINCT e.attestation_id FROM "output" o '  # noqa: S608
+            f'JOIN "entry" e ON e.idx = o.entry_idx WHERE o.holder = {self._p}'
+        )
+        return self._texts("listing outputs", sql, (party,))
+
+    @property
+    def _p(self) -> str:
+        return str(self.store.db.param)  # type: ignore[attr-defined]
+
+    def _query(self, what: str, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        db = self.store.db  # type: ignore[attr-defined]
+        return _guard(what, lambda: list(db.execute_sql(sql, params).fetchall()))
+
+    def _texts(self, what: str, sql: str, params: Sequence[Any]) -> list[str]:
+        """The first column of ``sql``'s rows: attestation ids in their text form."""
+        return [id_text(r[0]) for r in self._query(what, sql, params)]
 
     def facilities(
         self,
@@ -136,56 +167,63 @@ class Lookups:
 
         Refuses more than ``limit`` outputs (a bound on one answer), as StorageError.
         """
-        o, s = self.m["output"], self.m["spend"]
+        db = self.store.db  # type: ignore[attr-defined]
+        p = self._p
 
         def read() -> list[tuple[OutputRecord, Decimal]]:
-            query = o.select().where(o.holder == party).order_by(o.attestation, o.position)
-            rows = list(query.limit(limit + 1).iterator())
+            rows = db.execute_sql(
+                f"SELECT {OUTPUT_COLUMNS}, o.entry_idx FROM {OUTPUT_JOIN} "  # noqa: S608
+                f"WHERE o.holder = {p} ORDER BY e.attestation_id, o.position LIMIT {p}",
+                (party, limit + 1),
+            ).fetchall()
             if len(rows) > limit:
                 raise TooLargeError(f"{party} holds more than {limit} outputs")
-            spent: dict[str, Decimal] = {}
-            for chunk in _chunks(r.ref for r in rows):
-                for ref, amount in s.select(s.ref, s.amount).where(s.ref.in_(chunk)).tuples():
-                    spent[str(ref)] = spent.get(str(ref), Decimal(0)) + Decimal(amount)
-            return [
-                (
-                    OutputRecord(
-                        ref=r.ref,
-                        attestation=r.attestation,
-                        position=r.position,
-                        holder=r.holder,
-                        amount=Decimal(r.amount),
-                        unit=r.unit,
-                        mass_kg=None if r.mass_kg is None else Decimal(r.mass_kg),
-                        material=r.material,
-                        lot=r.lot,
-                    ),
-                    spent.get(r.ref, Decimal(0)),
+            spent: dict[tuple[int, int], Decimal] = {}
+            for chunk in _chunks(sorted({int(r[-1]) for r in rows})):
+                sql = 'SELECT out_idx, out_pos, amount FROM "spend" WHERE out_idx IN ({})'.format(  # noqa: S608
+                    ", ".join([p] * len(chunk))
                 )
+                for idx, pos, amount in db.execute_sql(sql, chunk):
+                    key = (int(idx), int(pos))
+                    spent[key] = spent.get(key, Decimal(0)) + Decimal(amount)
+            return [
+                (output_record(r[:-1]), spent.get((int(r[-1]), int(r[1])), Decimal(0)))
                 for r in rows
             ]
 
         return _guard("listing holdings", read)
 
     def refs_with_lot(self, lot: str) -> list[str]:
-        o = self.m["output"]
-        query = o.select(o.ref).where(o.lot == lot)
-        return _ids("listing lots", query)
+        sql = (
+            'SELECT e.attestation_id, o.position FROM "output" o '  # noqa: S608
+            f'JOIN "entry" e ON e.idx = o.entry_idx WHERE o.lot = {self._p}'
+        )
+        return [ref_text(a, pos) for a, pos in self._query("listing lots", sql, (lot,))]
 
     def refs_of(self, attestations: Iterable[str]) -> list[str]:
-        o = self.m["output"]
         out: list[str] = []
-        for chunk in _chunks(attestations):
-            query = o.select(o.ref).where(o.attestation.in_(chunk))
-            out += _ids("listing outputs", query)
+        keys = [key for a in attestations if (key := id_key(a)) is not None]
+        for chunk in _chunks(keys):
+            sql = (
+                'SELECT e.attestation_id, o.position FROM "output" o '  # noqa: S608
+                'JOIN "entry" e ON e.idx = o.entry_idx '
+                f"WHERE e.attestation_id IN ({', '.join([self._p] * len(chunk))})"
+            )
+            rows = self._query("listing outputs", sql, chunk)
+            out += [ref_text(a, pos) for a, pos in rows]
         return out
 
     def consumers_of(self, refs: Iterable[str]) -> list[str]:
-        s = self.m["spend"]
+        wanted = {key for r in refs if (key := ref_key(r)) is not None}
         out: list[str] = []
-        for chunk in _chunks(refs):
-            query = s.select(s.consumer).where(s.ref.in_(chunk))
-            out += _ids("listing spends", query)
+        for chunk in _chunks(sorted({digest for digest, _ in wanted})):
+            sql = (
+                'SELECT o.attestation_id, s.out_pos, c.attestation_id FROM "spend" s '  # noqa: S608
+                'JOIN "entry" o ON o.idx = s.out_idx JOIN "entry" c ON c.idx = s.consumer_idx '
+                f"WHERE o.attestation_id IN ({', '.join([self._p] * len(chunk))})"
+            )
+            rows = self._query("listing spends", sql, chunk)
+            out += [id_text(c) for a, pos, c in rows if (bytes(a), int(pos)) in wanted]
         return list(dict.fromkeys(out))
 
     def shipments_among(self, attestations: Iterable[str]) -> dict[str, str]:

@@ -114,6 +114,117 @@ def _list_kinds(store: SqlStore) -> None:
         )
 
 
+def _columns(store: SqlStore, table: str) -> dict[str, str]:
+    return {c.name: c.data_type.lower() for c in store.db.get_columns(table)}
+
+
+def _set_aside(store: SqlStore, table: str) -> str:
+    """Rename ``table`` to ``<table>_v8`` without its triggers, indexes and key
+    constraint (their names return with the new table), and create the new one."""
+    old = f"{table}_v8"
+    db = store.db
+    if store.is_postgres:
+        for op in ("update", "delete", "truncate"):
+            db.execute_sql(f'DROP TRIGGER IF EXISTS {table}_no_{op} ON "{table}"')
+        db.execute_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS {table}_pkey')
+    else:
+        for op in ("update", "delete"):
+            db.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_no_{op}"')
+    for index in db.get_indexes(table):
+        if not index.name.startswith("sqlite_autoindex_"):
+            db.execute_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+    db.execute_sql(f'ALTER TABLE "{table}" RENAME TO "{old}"')
+    db.create_tables([store.m[table]])
+    return old
+
+
+def _copied(store: SqlStore, old: str, new: str) -> None:
+    """Every row of ``old`` reached ``new`` (a row naming no entry would not): else stop."""
+    count = store.db.execute_sql(f'SELECT COUNT(*) FROM "{old}"').fetchone()[0]  # noqa: S608
+    got = store.db.execute_sql(f'SELECT COUNT(*) FROM "{new}"').fetchone()[0]  # noqa: S608
+    if int(count) != int(got):
+        raise ConfigError(
+            f"migration 9: {int(got)} of {int(count)} rows of {new} could be converted; "
+            "the database does not match its log (run lotchain audit with the older version)"
+        )
+
+
+def _slim_log(store: SqlStore) -> None:
+    """The log's tables slimmed (fewer, smaller, mostly sequential index writes):
+    attestation ids as 32-byte digests, outputs/spends/lookups keyed by entry index,
+    Merkle nodes by one integer, unread indexes dropped. Existing rows are converted."""
+    from ledger.storage.bulk import insert_rows
+    from ledger.storage.ids import id_key_strict
+
+    db = store.db
+    if "ref" in _columns(store, "output"):  # outputs first: spends join the old ones
+        old_output = _set_aside(store, "output")
+        db.execute_sql(
+            'INSERT INTO "output" (entry_idx, position, holder, amount, unit, mass_kg, '  # noqa: S608
+            "material, lot) SELECT e.idx, o.position, o.holder, o.amount, o.unit, o.mass_kg, "
+            f'o.material, o.lot FROM "{old_output}" o JOIN "entry" e '
+            "ON e.attestation_id = o.attestation"
+        )
+        _copied(store, old_output, "output")
+        if "ref" in _columns(store, "spend"):
+            old = _set_aside(store, "spend")
+            db.execute_sql(
+                'INSERT INTO "spend" (out_idx, out_pos, consumer_idx, amount) '  # noqa: S608
+                f'SELECT eo.idx, o.position, ec.idx, s.amount FROM "{old}" s '
+                f'JOIN "{old_output}" o ON o.ref = s.ref '
+                'JOIN "entry" eo ON eo.attestation_id = o.attestation '
+                'JOIN "entry" ec ON ec.attestation_id = s.consumer'
+            )
+            _copied(store, old, "spend")
+            db.execute_sql(f'DROP TABLE "{old}"')
+            store._protect("spend")
+        db.execute_sql(f'DROP TABLE "{old_output}"')
+        store._protect("output")
+    if "attestation" in _columns(store, "lookup"):
+        old = _set_aside(store, "lookup")
+        db.execute_sql(
+            f'INSERT INTO "lookup" (kind, key, entry_idx) SELECT kind, key, entry_idx FROM "{old}" '  # noqa: S608
+            "ORDER BY id"
+        )
+        _copied(store, old, "lookup")
+        db.execute_sql(f'DROP TABLE "{old}"')
+        store._protect("lookup")
+    if "level" in _columns(store, "node"):
+        old = _set_aside(store, "node")
+        shifted = "(CAST(level AS BIGINT) << 56)" if store.is_postgres else "(level << 56)"
+        db.execute_sql(
+            f'INSERT INTO "node" (key, hash) SELECT {shifted} | idx, hash FROM "{old}"'  # noqa: S608
+        )
+        _copied(store, old, "node")
+        db.execute_sql(f'DROP TABLE "{old}"')
+        store._protect("node")
+    if _columns(store, "entry")["attestation_id"] == "text":
+        old = _set_aside(store, "entry")
+        columns = "idx, attestation_id, type, issuer, integrated_at, leaf, leaf_hash, envelope"
+        after = -1
+        while True:
+            rows = db.execute_sql(
+                f'SELECT {columns} FROM "{old}" WHERE idx > {db.param} '  # noqa: S608
+                "ORDER BY idx LIMIT 500",
+                (after,),
+            ).fetchall()
+            if not rows:
+                break
+            insert_rows(
+                db,
+                "entry",
+                [
+                    dict(zip(columns.split(", "), (r[0], id_key_strict(r[1]), *r[2:]), strict=True))
+                    for r in rows
+                ],
+            )
+            after = int(rows[-1][0])
+        _copied(store, old, "entry")
+        db.execute_sql(f'DROP TABLE "{old}"')
+        store._protect("entry")
+    db.execute_sql("DROP INDEX IF EXISTS entry_integrated_at")  # read by no query
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
@@ -125,6 +236,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "enforcement steps of shipments (detention to determination)", _enforcement_steps),
     Migration(7, "summary rows of shipments for the metrics report", _shipment_metrics),
     Migration(8, "screening list kinds (entity lists, WRO/Findings lists)", _list_kinds),
+    Migration(9, "slim log tables: binary ids, integer keys, fewer indexes", _slim_log),
 )
 
 

@@ -12,7 +12,14 @@ import peewee as pw
 
 
 def make_models(db: pw.Database) -> dict[str, Any]:
-    """Model classes bound to one database, so several stores can live in one process."""
+    """Model classes bound to one database, so several stores can live in one process.
+
+    Since migration 9 the log's hot tables are slim: attestation ids are 32-byte
+    digests (:mod:`ledger.storage.ids`), outputs and spends refer to entries by index
+    and position, Merkle nodes are keyed by one integer, and tables keyed by integers
+    are ``WITHOUT ROWID`` on SQLite (their rows live in the key's own B-tree).
+    """
+    sqlite = not isinstance(db, pw.PostgresqlDatabase)
 
     class Base(pw.Model):
         class Meta:
@@ -26,7 +33,7 @@ def make_models(db: pw.Database) -> dict[str, Any]:
 
     class Entry(Base):
         idx = pw.BigIntegerField(primary_key=True)
-        attestation_id = pw.TextField(unique=True)
+        attestation_id = pw.BlobField(unique=True)  # the id's 32-byte digest
         type = pw.TextField(index=True)
         issuer = pw.TextField(index=True)
         integrated_at = pw.TextField()
@@ -35,12 +42,8 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         envelope = pw.BlobField()
 
     class Node(Base):
-        level = pw.IntegerField()
-        idx = pw.BigIntegerField()
+        key = pw.BigIntegerField(primary_key=True)  # level << 56 | index
         hash = pw.BlobField()
-
-        class Meta:
-            primary_key = pw.CompositeKey("level", "idx")
 
     class Checkpoint(Base):
         size = pw.BigIntegerField(primary_key=True)
@@ -78,9 +81,8 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         region = pw.TextField(null=True)
         attestation = pw.TextField()
 
-    class Output(Base):
-        ref = pw.TextField(primary_key=True)
-        attestation = pw.TextField(index=True)
+    class Output(Base):  # ref = the id of entry ``entry_idx`` + "#" + position
+        entry_idx = pw.BigIntegerField()
         position = pw.IntegerField()
         holder = pw.TextField(index=True)
         amount = pw.TextField()
@@ -89,10 +91,19 @@ def make_models(db: pw.Database) -> dict[str, Any]:
         material = pw.TextField()
         lot = pw.TextField(index=True)
 
-    class Spend(Base):
-        ref = pw.TextField(index=True)
-        consumer = pw.TextField(index=True)
+        class Meta:
+            primary_key = pw.CompositeKey("entry_idx", "position")
+            without_rowid = sqlite
+
+    class Spend(Base):  # output (out_idx, out_pos) consumed by entry consumer_idx
+        out_idx = pw.BigIntegerField()
+        out_pos = pw.IntegerField()
+        consumer_idx = pw.BigIntegerField()
         amount = pw.TextField()
+
+        class Meta:
+            primary_key = pw.CompositeKey("out_idx", "out_pos", "consumer_idx")
+            without_rowid = sqlite
 
     class Shipment(Base):
         entry_number = pw.TextField(primary_key=True)
@@ -101,11 +112,10 @@ def make_models(db: pw.Database) -> dict[str, Any]:
     class Lookup(Base):  # certificates/audits/events by facility, revocations by target
         kind = pw.TextField()
         key = pw.TextField()
-        attestation = pw.TextField()
-        entry_idx = pw.BigIntegerField()
+        entry_idx = pw.BigIntegerField()  # the attestation found is this entry's
 
         class Meta:
-            indexes = ((("kind", "key"), False),)
+            indexes = ((("kind", "key", "entry_idx"), False),)
 
     class ScreeningList(Base):  # screening list versions (bytes kept as loaded)
         name = pw.TextField(index=True)

@@ -37,10 +37,34 @@ from ledger.state import (
     StateRequest,
 )
 from ledger.storage.base import AppendBatch, StoredCheckpoint, StoredEntry, display_url
-from ledger.storage.bulk import bulk_state, delta_rows, insert_rows
+from ledger.storage.bulk import (
+    OUTPUT_COLUMNS,
+    OUTPUT_JOIN,
+    bulk_state,
+    delta_rows,
+    insert_rows,
+    output_record,
+    resolve_spends,
+)
+from ledger.storage.ids import (
+    id_key,
+    id_key_strict,
+    id_text,
+    node_key,
+    ref_key,
+)
 from ledger.storage.models import make_models
+from ledger.storage.nodes import NodeTable
 
 MAX_RANGE = 1000
+
+#: SQLite page size of new databases: an entry row (envelope, leaf, columns: about
+#: 1.6 KB) fills 4 KB pages only half, 8 KB pages five rows to a page; larger pages
+#: would double the WAL bytes an insert into the id index writes, for nothing more.
+PAGE_SIZE = 8192
+# (SQLite's page cache stays at its default: it is per connection, one per server
+# thread, and would grow the server's memory with the log for little gain; the upper
+# Merkle levels are cached once per store instead, see ledger.storage.nodes.)
 
 
 def _connect(url: str) -> pw.Database:
@@ -63,6 +87,7 @@ def _connect(url: str) -> pw.Database:
     return pw.SqliteDatabase(
         path,
         pragmas={
+            "page_size": PAGE_SIZE,  # takes effect only in a new, empty database
             "journal_mode": "wal",
             "synchronous": "full",
             "foreign_keys": 1,
@@ -84,6 +109,7 @@ class SqlStore:
         self.m = make_models(db)
         self.is_postgres = isinstance(db, pw.PostgresqlDatabase)
         self._lock = threading.RLock()
+        self.nodes = NodeTable(db)
 
     @classmethod
     def open(cls, url: str) -> SqlStore:
@@ -92,6 +118,7 @@ class SqlStore:
         try:
             db.connect(reuse_if_open=True)
             store._create()
+            store.nodes.warm_up()
         except pw.PeeweeException as e:
             raise StorageError(f"cannot open the database at {display_url(url)}: {e}") from e
         return store
@@ -154,7 +181,7 @@ class SqlStore:
             "entry": [
                 {
                     "idx": p.entry.index,
-                    "attestation_id": p.entry.attestation_id,
+                    "attestation_id": id_key_strict(p.entry.attestation_id),
                     "type": p.entry.type,
                     "issuer": p.entry.issuer,
                     "integrated_at": format_timestamp(p.entry.integrated_at, micro=True),
@@ -164,10 +191,12 @@ class SqlStore:
                 }
                 for p in batch.entries
             ],
-            "node": [{"level": k[0], "idx": k[1], "hash": h} for k, h in batch.nodes],
+            "node": [{"key": node_key(*k), "hash": h} for k, h in batch.nodes],
         }
         for p in batch.entries:
             delta_rows(p.entry.index, p.delta, rows)
+        in_batch = {row["attestation_id"]: row["idx"] for row in rows["entry"]}
+        resolve_spends(self.db, rows, in_batch)
         cp = batch.checkpoint
         rows["checkpoint"] = [{"size": cp.size, "root": cp.root, "note": cp.note}]
         for table, items in rows.items():
@@ -210,10 +239,13 @@ class SqlStore:
         return _entry(_Row(*row))
 
     def find(self, attestation_id: str) -> StoredEntry | None:
+        key = id_key(attestation_id)
+        if key is None:
+            return None
         row = self.db.execute_sql(
             f'SELECT {_ENTRY_COLUMNS} FROM "entry" '  # noqa: S608
             f"WHERE attestation_id = {self.db.param}",
-            (attestation_id,),
+            (key,),
         ).fetchone()
         return None if row is None else _entry(_Row(*row))
 
@@ -232,38 +264,23 @@ class SqlStore:
             position += batch
 
     def get_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
-        if not keys:
-            return {}
-        wanted = set(keys)
-        by_level: dict[int, list[int]] = {}
-        for level, idx in wanted:
-            by_level.setdefault(level, []).append(idx)
-        clauses, params = [], []
-        for level, idxs in by_level.items():
-            clauses.append(
-                f"(level = {self.db.param} AND idx IN ({', '.join([self.db.param] * len(idxs))}))"
-            )
-            params += [level, *idxs]
-        sql = 'SELECT level, idx, hash FROM "node" WHERE ' + " OR ".join(clauses)  # noqa: S608
-        found = {(int(lv), int(ix)): bytes(h) for lv, ix, h in self.db.execute_sql(sql, params)}
-        missing = wanted - set(found)
-        if missing:
-            raise LogChainError(
-                f"Merkle nodes missing from storage: {sorted(missing)[:4]}",
-                missing=[list(k) for k in sorted(missing)[:4]],
-            )
-        return found
+        """Nodes by ``(level, index)``; the upper levels from memory once read."""
+        return self.nodes.get(keys)
+
+    def stored_nodes(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, bytes]:
+        """Nodes as the database holds them now, never from memory (for audits)."""
+        return self.nodes.stored(keys)
 
     # -- the state view ----------------------------------------------------------------
 
     def attestation(self, attestation_id: str) -> AttestationRecord | None:
-        e = self.m["entry"]
-        row = (
-            e.select(e.idx, e.type, e.issuer)
-            .where(e.attestation_id == attestation_id)
-            .tuples()
-            .first()
-        )
+        key = id_key(attestation_id)
+        if key is None:
+            return None
+        row = self.db.execute_sql(
+            f'SELECT idx, type, issuer FROM "entry" WHERE attestation_id = {self.db.param}',  # noqa: S608
+            (key,),
+        ).fetchone()
         return None if row is None else AttestationRecord(attestation_id, row[0], row[1], row[2])
 
     def party(self, party_id: str) -> PartyRecord | None:
@@ -314,25 +331,27 @@ class SqlStore:
         )
 
     def output(self, ref: str) -> OutputRecord | None:
-        o = self.m["output"]
-        row = o.get_or_none(o.ref == ref)
-        if row is None:
+        key = ref_key(ref)
+        if key is None:
             return None
-        return OutputRecord(
-            ref=row.ref,
-            attestation=row.attestation,
-            position=row.position,
-            holder=row.holder,
-            amount=Decimal(row.amount),
-            unit=row.unit,
-            mass_kg=None if row.mass_kg is None else Decimal(row.mass_kg),
-            material=row.material,
-            lot=row.lot,
-        )
+        p = self.db.param
+        row = self.db.execute_sql(
+            f"SELECT {OUTPUT_COLUMNS} FROM {OUTPUT_JOIN} "  # noqa: S608
+            f"WHERE e.attestation_id = {p} AND o.position = {p}",
+            key,
+        ).fetchone()
+        return None if row is None else output_record(row)
 
     def consumed(self, ref: str) -> Decimal:
-        s = self.m["spend"]
-        amounts = s.select(s.amount).where(s.ref == ref).tuples()
+        key = ref_key(ref)
+        if key is None:
+            return Decimal(0)
+        p = self.db.param
+        amounts = self.db.execute_sql(
+            'SELECT s.amount FROM "spend" s JOIN "entry" e ON e.idx = s.out_idx '  # noqa: S608
+            f"WHERE e.attestation_id = {p} AND s.out_pos = {p}",
+            key,
+        ).fetchall()
         return sum((Decimal(a[0]) for a in amounts), Decimal(0))
 
     def shipment_by_entry(self, entry_number: str) -> str | None:
@@ -438,7 +457,7 @@ class _Row(NamedTuple):
     """An entry row read with plain SQL, shaped like the peewee model for :func:`_entry`."""
 
     idx: int
-    attestation_id: str
+    attestation_id: bytes
     type: str
     issuer: str
     integrated_at: str
@@ -456,7 +475,7 @@ def _entry(row: Any) -> StoredEntry:
         ) from e
     return StoredEntry(
         index=int(row.idx),
-        attestation_id=row.attestation_id,
+        attestation_id=id_text(row.attestation_id),
         type=row.type,
         issuer=row.issuer,
         integrated_at=integrated_at,
