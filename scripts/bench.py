@@ -109,6 +109,7 @@ def windows(quick: bool) -> dict[str, Any]:
     if quick:
         return {
             "batched": 1000,
+            "batched_pool": 300,
             "batch": 500,
             "single": 100,
             "proofs": 100,
@@ -125,6 +126,7 @@ def windows(quick: bool) -> dict[str, Any]:
         }
     return {
         "batched": 5000,
+        "batched_pool": 5000,
         "batch": 500,
         "single": 500,
         "proofs": 500,
@@ -323,6 +325,9 @@ def size_series(
                 row["storage"]["by_table"] = bench.breakdown()
             row["wal"] = bench.wal_per_entry(with_signing)
             row["append_batched"] = bench.append_batched(w["batched"], w["batch"], with_signing)
+            row["append_batched_pool"] = bench.append_batched_pool(
+                w["batched_pool"], w["batch"], with_signing
+            )
             row["append_single"] = bench.append_single(w["single"], with_signing)
             if http:
                 signed = with_signing.now(*bench._units(http_entries(args, w)))
@@ -519,7 +524,12 @@ def estimate(r: dict[str, Any]) -> dict[str, Any] | None:
     if sizes[-1]["size"] >= 1_000_000:
         return None
     curve = r["build_curve"] or [{"size": sizes[-1]["size"], "rate": sizes[-1]["build"]["rate"]}]
-    rate = min(c["rate"] for c in curve[-5:])
+    rates = [c["rate"] for c in curve[-5:] if c["rate"] > 0] or [
+        s["build"]["rate"] for s in sizes if s["build"]["rate"] > 0
+    ]
+    if not rates:
+        return None
+    rate = min(rates)
     build = (1_000_000 - sizes[-1]["actual_size"]) / rate
     per_size = max(s["measure_seconds"] for s in sizes)
     fixed = (

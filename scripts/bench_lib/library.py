@@ -149,6 +149,21 @@ class LogBench:
         seconds, done = timed(work)
         return {"entries": done, "seconds": seconds, "rate": done / seconds, "batch": batch}
 
+    def append_batched_pool(
+        self, entries: int, batch: int, signing: Signing, workers: int = 1
+    ) -> dict[str, float]:
+        """As :meth:`append_batched`, with the admission pool on (``workers`` processes,
+        started before the clock runs): the second core parses and checks signatures
+        while the sequencer judges and writes."""
+        self.ledger.configure(pool_workers=workers)
+        try:
+            assert self.ledger.pool is not None
+            self.ledger.pool.start()
+            result = self.append_batched(entries, batch, signing)
+        finally:
+            self.ledger.configure(pool_workers="off")
+        return {**result, "pool_workers": workers}
+
     def append_single(self, entries: int, signing: Signing) -> dict[str, float]:
         """Timed: one ``Ledger.append`` (one durable commit) per envelope."""
         envelopes = signing.now(*self._units(entries))
