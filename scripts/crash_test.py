@@ -9,6 +9,8 @@ that nothing half-written is visible, and that the whole-log audit passes.
 
 Short form (the test suite): ``scripts/crash-test --cycles 2``. Long form:
 ``scripts/crash-test --cycles 200`` (see the README for the figures of the last run).
+With ``LOTCHAIN_POOL_WORKERS=1`` in the environment the writers and the server run the
+admission pool, which batches of 40 go through.
 """
 
 from __future__ import annotations
@@ -240,7 +242,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                         "--ack",
                         str(acks[n]),
                         "--batch",
-                        str(rng.choice([1, 1, 5, 20])),
+                        str(rng.choice([1, 1, 5, 20, 40])),  # 40: the admission pool, when it is on
                         "--ready",
                         str(ready[n]),
                     ],
