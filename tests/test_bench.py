@@ -21,6 +21,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 
 PER_SIZE = {
     "append_batched": ["rate", "entries"],
+    "append_batched_pool": ["rate", "entries", "pool_workers"],
     "append_single": ["rate", "entries"],
     "proofs": [
         "inclusion_gen_ms",
@@ -110,7 +111,7 @@ def test_quick_benchmark_measures_everything(tmp_path: Path) -> None:
         assert result["machine"][field]
 
     targets = result["targets"]
-    assert len(targets) == 14
+    assert len(targets) == 15
     assert all(isinstance(t["met"], bool) and t["value"] > 0 for t in targets)
     for name in ("append_rate.png", "proof_time.png", "verification_rate.png"):
         png = out / name
