@@ -25,6 +25,7 @@ from ledger.cli.common import (
     Options,
     desk_key,
     desk_party,
+    desk_signer_options,
     get_passphrase,
     home_options,
     passphrase_file_option,
@@ -148,18 +149,7 @@ def _write(path: Path, atts: list[Attestation]) -> None:
 @home_options
 @remote_options
 @click.argument("type_", metavar="[TYPE]", required=False, type=click.Choice(SIGNABLE))
-@click.option(
-    "--issuer",
-    default=None,
-    help="Party id of the issuer (party:...; default: the desk's party, from desk init).",
-)
-@click.option(
-    "--key",
-    "key_file",
-    default=None,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The issuer's encrypted private key file (default: the desk's key).",
-)
+@desk_signer_options
 @click.option(
     "--body",
     "body_specs",

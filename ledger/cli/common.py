@@ -152,6 +152,22 @@ def get_passphrase(prompt: str, *, confirm: bool = False, file: Path | None = No
     return value.encode("utf-8")
 
 
+def desk_signer_options(func: F) -> F:
+    """``--issuer`` and ``--key``, each defaulting to what ``desk init`` recorded."""
+    func = click.option(
+        "--key",
+        "key_file",
+        default=None,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="The issuer's encrypted private key file (default: the desk's key).",
+    )(func)
+    return click.option(
+        "--issuer",
+        default=None,
+        help="Party id of the issuer (party:...; default: the desk's party, from desk init).",
+    )(func)
+
+
 def passphrase_file_option(func: F) -> F:
     """``--passphrase-file``: where the passphrase of the command's own key is kept."""
     return click.option(

@@ -23,6 +23,7 @@ from ledger.cli.common import (
     Options,
     desk_key,
     desk_party,
+    desk_signer_options,
     emit,
     get_passphrase,
     home_options,
@@ -150,18 +151,7 @@ def _summary(planned: list[Planned]) -> str:
     help="Mapping file (JSON): GS1 parties, locations, products and documents to ledger ids "
     "(format in the README, section 'EPCIS 2.0 in').",
 )
-@click.option(
-    "--issuer",
-    default=None,
-    help="Party id of the issuer (party:...; default: the desk's party, from desk init).",
-)
-@click.option(
-    "--key",
-    "key_file",
-    default=None,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The issuer's encrypted private key file (default: the desk's key).",
-)
+@desk_signer_options
 @passphrase_file_option
 @click.option(
     "--epcis-schema",
