@@ -250,7 +250,8 @@ def admit(
 
 
 def lookup_rows(att: Attestation) -> list[Lookup]:
-    """Certificates, audits and events by facility; revocations by target."""
+    """Certificates, audits and events by facility; revocations by target; shipments by
+    the exporter and manufacturer they declare (impact finds parties named only there)."""
     body = att.body
     if att.type in ("certificate", "audit"):
         return [Lookup(att.type, body["facility"], att.id)]
@@ -261,6 +262,9 @@ def lookup_rows(att: Attestation) -> list[Lookup]:
     if att.type == "transfer":
         sites = dict.fromkeys(body[k] for k in ("ship_from", "ship_to") if k in body)
         return [Lookup("event", site, att.id) for site in sites]
+    if att.type == "shipment":
+        named = dict.fromkeys(body[k] for k in ("exporter", "manufacturer") if k in body)
+        return [Lookup("declared", party, att.id) for party in named]
     return []
 
 

@@ -9,9 +9,12 @@ from ledger.errors import UsageError
 from ledger.verify import chain_ids, impact, shipment_graph
 from verify_fixtures import (
     AUDITOR,
+    COTTON_SITES,
+    ENTRY_NUMBER,
     IMPORTER,
     CottonChain,
     World,
+    day,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
 
@@ -84,3 +87,62 @@ def test_impact_by_party_facility_region_and_lot(two_chains: tuple[World, str, s
     }
     with pytest.raises(UsageError):
         impact(w.ledger)
+
+
+def test_impact_finds_parties_named_only_on_the_entry(world: World) -> None:
+    """A trading house declared only as the entry's exporter, and a manufacturer declared
+    only there, reach the shipment: CBP's impact query for a newly listed entity must
+    find every shipment whose verdict that listing changes."""
+    chain = CottonChain(world)
+    chain.actors()
+    chain.certify()
+    for stage in (chain.farm, chain.gin, chain.spin, chain.knit, chain.sew):
+        stage()
+    now = world.at(day("2025-04-10"))
+    for party, name in (
+        ("party:hk-trading", "Harbour Trading Ltd"),
+        ("party:mid-maker", "Declared Maker Co Ltd"),
+    ):
+        world.s.party(party, name, "HK", ["supplier"], now)
+    shipment = world.log(
+        "shipment",
+        world.s.shipment(
+            IMPORTER,
+            ENTRY_NUMBER,
+            [(world.ids["t:garment-importer"] + "#0", "12000")],
+            "party:hk-trading",
+            "party:mid-maker",
+            "BD",
+            "2025-04-18",
+            now,
+        ),
+    )
+    for party in ("party:hk-trading", "party:mid-maker"):
+        assert [s["shipment"] for s in impact(world.ledger, party=party)] == [shipment]
+    assert impact(world.ledger, party=AUDITOR) == []
+
+
+def test_shipments_logged_before_the_lookup_rows_are_found_after_migration(
+    world: World,
+) -> None:
+    """Migration 10 gives shipments already in the log their declared-party rows."""
+    from ledger.storage.migrations import _declared_parties
+    from ledger.storage.sql import SqlStore
+
+    shipment = CottonChain(world).build()
+    store = world.ledger.store
+    assert isinstance(store, SqlStore)
+    manufacturer = COTTON_SITES["garment"][0]
+    drop = 'DROP TRIGGER IF EXISTS "lookup_no_delete"'
+    store.db.execute_sql(drop)
+    store.db.execute_sql("DELETE FROM \"lookup\" WHERE kind = 'declared'")
+    assert store.db.execute_sql(
+        "SELECT COUNT(*) FROM \"lookup\" WHERE kind = 'declared'"
+    ).fetchone() == (0,)
+    with store.db.atomic():
+        _declared_parties(store)
+    rows = store.db.execute_sql(
+        "SELECT key FROM \"lookup\" WHERE kind = 'declared'"
+    ).fetchall()
+    assert rows == [(manufacturer,)]  # exporter and manufacturer are one party here
+    assert [s["shipment"] for s in impact(world.ledger, party=manufacturer)] == [shipment]

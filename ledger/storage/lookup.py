@@ -98,8 +98,9 @@ class Lookups:
 
         Kinds: ``party`` and ``facility`` (their versions), ``key`` (the entry admitting
         the key, then its revocations), ``consumer`` (spends of an output ref), and the
-        ``lookup`` kinds ``certificate``, ``audit``, ``event`` (by facility) and
-        ``revocation`` (by target).
+        ``lookup`` kinds ``certificate``, ``audit``, ``event`` (by facility),
+        ``revocation`` (by target) and ``declared`` (shipments by declared exporter or
+        manufacturer).
         """
         return _guard(f"looking up {kind} {key}", lambda: self._related(kind, key))
 

@@ -225,6 +225,26 @@ def _slim_log(store: SqlStore) -> None:
     db.execute_sql("DROP INDEX IF EXISTS entry_integrated_at")  # read by no query
 
 
+def _declared_parties(store: SqlStore) -> None:
+    """Shipments already in the log become findable by the exporter and manufacturer they
+    declare (new ones get these lookup rows from the append that adds them)."""
+    from ledger.admission import lookup_rows
+    from ledger.attestation import parse_attestation
+    from ledger.storage.bulk import insert_rows
+
+    after = -1
+    while batch := store.entries_of_type("shipment", after=after, limit=500):
+        rows = [
+            {"kind": row.kind, "key": row.key, "entry_idx": entry.index}
+            for entry in batch
+            for row in lookup_rows(parse_attestation(entry.envelope))
+            if row.kind == "declared"
+        ]
+        if rows:
+            insert_rows(store.db, "lookup", rows)
+        after = batch[-1].index
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "log, Merkle nodes, checkpoints, ledger state, lookups, screening lists", _initial
@@ -237,6 +257,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "summary rows of shipments for the metrics report", _shipment_metrics),
     Migration(8, "screening list kinds (entity lists, WRO/Findings lists)", _list_kinds),
     Migration(9, "slim log tables: binary ids, integer keys, fewer indexes", _slim_log),
+    Migration(10, "shipments found by their declared exporter and manufacturer", _declared_parties),
 )
 
 

@@ -2,8 +2,8 @@
 
 Impact runs *downstream* from the entries that involve a party, facility, region or
 lot, following spends to the shipments they end in; each step is a few indexed
-queries per generation of the walk, never a scan of the log. Parties named only as a
-shipment's exporter or manufacturer (and nowhere upstream) are not found this way.
+queries per generation of the walk, never a scan of the log. A party also reaches the
+shipments that declare it as their exporter or manufacturer.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def impacted(
     facilities: set[str] = set()
     if party:
         seeds |= set(lookups.issued_by(party, MATERIAL)) | set(lookups.held_by(party))
+        seeds |= set(lookups.related("declared", party))
         facilities |= set(lookups.facilities(operator=party))
     if facility:
         facilities.add(facility)
