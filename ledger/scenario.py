@@ -251,7 +251,9 @@ class Scenario:
         hts_code: str = "6109.10.0012",
         description: str = "Men's cotton knit T-shirts",
         value_usd: str | None = None,
+        lines: list[dict[str, Any]] | None = None,
     ) -> Receipt:
+        """An entry of one line (the first input's amount in pieces), or of ``lines``."""
         pieces = inputs[0][1] if inputs else "1"
         line: dict[str, Any] = {
             "hts_code": hts_code,
@@ -262,7 +264,7 @@ class Scenario:
             line["value_usd"] = value_usd
         body: dict[str, Any] = {
             "entry_number": entry_number,
-            "hts_lines": [line],
+            "hts_lines": lines if lines is not None else [line],
             "exporter": exporter,
             "manufacturer": manufacturer,
             "country_of_origin": country_of_origin,

@@ -2,7 +2,8 @@
 
 A transfer passes on the material it consumes and no more of it; a transformation
 changes material only as its process can; an origin declares a raw material its
-facility's processes produce. The judgement itself is :mod:`ledger.materials`, the
+facility's processes produce; an entry declares no goods its consumed lots do not
+account for (:mod:`ledger.entry_goods`). The judgement itself is :mod:`ledger.materials`, the
 same the log applies at append, so an entry logged before a rule existed (or slipped
 past it) is judged here all the same.
 """
@@ -10,6 +11,7 @@ past it) is judged here all the same.
 from __future__ import annotations
 
 from ledger import materials
+from ledger.entry_goods import entry_problems
 from ledger.verify.engine import Node, Verifier, event_time
 from ledger.verify.material import Input, lineage
 
@@ -54,7 +56,7 @@ def check_identity(v: Verifier, node: Node, inputs: list[Input]) -> None:
         for problem in problems:
             node.flag("MATERIAL", f"origin at {where} of {who}{_when(node)}: {problem}")
         return
-    if node.type not in ("transfer", "transformation") or not inputs:
+    if node.type not in ("transfer", "transformation", "shipment") or not inputs:
         return
     if any(i.output is None for i in inputs):
         return  # an input did not resolve: REF_MISSING says why
@@ -64,6 +66,11 @@ def check_identity(v: Verifier, node: Node, inputs: list[Input]) -> None:
         for i in inputs
         if i.output is not None
     ]
+    if node.type == "shipment":
+        entry = f"entry {body['entry_number']} (arrival date {body['arrival_date']})"
+        for fault in entry_problems(consumed, body["hts_lines"], v.rules.to_kg, v.rules.pieces):
+            node.flag(fault.code, f"{entry}: {fault.text}")
+        return
     if node.type == "transfer":
         found = materials.transfer_problems(
             rules, consumed, body["outputs"], v.rules.to_kg, v.rules.pieces
