@@ -141,8 +141,27 @@ def test_shipments_logged_before_the_lookup_rows_are_found_after_migration(
     ).fetchone() == (0,)
     with store.db.atomic():
         _declared_parties(store)
-    rows = store.db.execute_sql(
-        "SELECT key FROM \"lookup\" WHERE kind = 'declared'"
-    ).fetchall()
+    rows = store.db.execute_sql("SELECT key FROM \"lookup\" WHERE kind = 'declared'").fetchall()
     assert rows == [(manufacturer,)]  # exporter and manufacturer are one party here
     assert [s["shipment"] for s in impact(world.ledger, party=manufacturer)] == [shipment]
+
+
+def test_the_migration_passes_over_a_shipment_that_no_longer_reads(world: World) -> None:
+    """A damaged entry does not stop the database opening: audit names it."""
+    from ledger.storage.migrations import _declared_parties
+    from ledger.storage.sql import SqlStore
+
+    CottonChain(world).build()
+    store = world.ledger.store
+    assert isinstance(store, SqlStore)
+    for trigger in ("lookup_no_delete", "entry_no_update"):
+        store.db.execute_sql(f'DROP TRIGGER IF EXISTS "{trigger}"')
+    store.db.execute_sql("DELETE FROM \"lookup\" WHERE kind = 'declared'")
+    store.db.execute_sql(
+        "UPDATE \"entry\" SET envelope = ? WHERE type = 'shipment'", (b'{"not": "an envelope"}',)
+    )
+    with store.db.atomic():
+        _declared_parties(store)
+    assert store.db.execute_sql(
+        "SELECT COUNT(*) FROM \"lookup\" WHERE kind = 'declared'"
+    ).fetchone() == (0,)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ledger.encoding import format_timestamp
-from ledger.errors import ConfigError
+from ledger.errors import ConfigError, LedgerError
 
 if TYPE_CHECKING:
     from ledger.storage.sql import SqlStore
@@ -234,12 +234,17 @@ def _declared_parties(store: SqlStore) -> None:
 
     after = -1
     while batch := store.entries_of_type("shipment", after=after, limit=500):
-        rows = [
-            {"kind": row.kind, "key": row.key, "entry_idx": entry.index}
-            for entry in batch
-            for row in lookup_rows(parse_attestation(entry.envelope))
-            if row.kind == "declared"
-        ]
+        rows = []
+        for entry in batch:
+            try:
+                found = lookup_rows(parse_attestation(entry.envelope))
+            except LedgerError:
+                continue  # an entry that no longer reads is for `lotchain audit` to name
+            rows += [
+                {"kind": row.kind, "key": row.key, "entry_idx": entry.index}
+                for row in found
+                if row.kind == "declared"
+            ]
         if rows:
             insert_rows(store.db, "lookup", rows)
         after = batch[-1].index
