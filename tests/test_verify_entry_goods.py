@@ -12,10 +12,8 @@ import pytest
 
 from verify_fixtures import (
     ENTRY_NUMBER,
-    IMPORTER,
     CottonChain,
     World,
-    day,
     only,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
@@ -36,22 +34,7 @@ def ship(w: World, lines: list[dict[str, Any]], consumed: str = "12000", **sew: 
     for stage in (chain.farm, chain.gin, chain.spin, chain.knit):
         stage()
     chain.sew(**sew)
-    now = w.at(day("2025-04-10"))
-    garment = chain.party("garment")
-    return w.log(
-        "shipment",
-        w.s.shipment(
-            IMPORTER,
-            ENTRY_NUMBER,
-            [(w.ids["t:garment-importer"] + "#0", consumed)],
-            garment,
-            garment,
-            "BD",
-            "2025-04-18",
-            now,
-            lines=lines,
-        ),
-    )
+    return chain.ship(pieces=consumed, lines=lines)
 
 
 TSHIRTS = "6109.10.0012"

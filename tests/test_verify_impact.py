@@ -10,7 +10,6 @@ from ledger.verify import chain_ids, impact, shipment_graph
 from verify_fixtures import (
     AUDITOR,
     COTTON_SITES,
-    ENTRY_NUMBER,
     IMPORTER,
     CottonChain,
     World,
@@ -104,19 +103,7 @@ def test_impact_finds_parties_named_only_on_the_entry(world: World) -> None:
         ("party:mid-maker", "Declared Maker Co Ltd"),
     ):
         world.s.party(party, name, "HK", ["supplier"], now)
-    shipment = world.log(
-        "shipment",
-        world.s.shipment(
-            IMPORTER,
-            ENTRY_NUMBER,
-            [(world.ids["t:garment-importer"] + "#0", "12000")],
-            "party:hk-trading",
-            "party:mid-maker",
-            "BD",
-            "2025-04-18",
-            now,
-        ),
-    )
+    shipment = chain.ship(exporter="party:hk-trading", manufacturer="party:mid-maker")
     for party in ("party:hk-trading", "party:mid-maker"):
         assert [s["shipment"] for s in impact(world.ledger, party=party)] == [shipment]
     assert impact(world.ledger, party=AUDITOR) == []

@@ -426,7 +426,16 @@ class CottonChain:
             ),
         )
 
-    def ship(self, *, pieces: str = "12000", entry_number: str = ENTRY_NUMBER) -> str:
+    def ship(
+        self,
+        *,
+        pieces: str = "12000",
+        entry_number: str = ENTRY_NUMBER,
+        exporter: str | None = None,
+        manufacturer: str | None = None,
+        lines: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """The entry of ``pieces`` of the importer's lot (by default as one line of them)."""
         w = self.w
         now = w.at(day("2025-04-10"))
         return w.log(
@@ -435,11 +444,12 @@ class CottonChain:
                 IMPORTER,
                 entry_number,
                 [(w.ids["t:garment-importer"] + "#0", pieces)],
-                self.party("garment"),
-                self.party("garment"),
+                exporter or self.party("garment"),
+                manufacturer or self.party("garment"),
                 "BD",
                 "2025-04-18",
                 now,
+                lines=lines,
             ),
         )
 
