@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.materials import Consumed, Problem, hs_digits
-from ledger.quantities import Mass, half_unit
+from ledger.quantities import Mass, half_unit, three_places
 
 NOT_GOODS = ("98", "99")
 COUNTED = frozenset({"pcs", "dozen"})
@@ -46,10 +46,6 @@ def _lots_words(taken: Sequence[Consumed]) -> str:
         rest = len(words) - MAX_LOTS_NAMED
         words = [*words[:MAX_LOTS_NAMED], f"{rest} more lot{'s' if rest > 1 else ''}"]
     return ", ".join(words)
-
-
-def _fmt(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.001')).normalize():f}"
 
 
 def entry_problems(
@@ -137,7 +133,7 @@ def _mass_excess(
     slack += sum((m.slack for m in known), Decimal(0))
     if entered - slack <= consumed:
         return None
-    return f"{_fmt(entered)} kg", f"{_fmt(consumed)} kg"
+    return f"{three_places(entered)} kg", f"{three_places(consumed)} kg"
 
 
 def _most_mass(c: Consumed, to_kg: dict[str, Decimal]) -> Mass | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from ledger.canonical import parse_json
 from ledger.errors import ConfigError, LedgerError
-from ledger.quantities import quantity_mass
+from ledger.quantities import quantity_mass, three_places
 
 MATERIAL_FILES = ("materials", "processes")
 _CLASSIFIED_MAX = 4096  # distinct (code, name) pairs remembered per rules object
@@ -317,10 +317,6 @@ def _consumed_words(rules: MaterialRules, inputs: Sequence[Consumed]) -> str:
     return ", ".join(dict.fromkeys(words))
 
 
-def _fmt(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.001')).normalize():f}"
-
-
 def _units_words(to_kg: dict[str, Decimal]) -> str:
     return ", ".join(sorted(to_kg))
 
@@ -421,8 +417,8 @@ def _more_than_consumed(
     if out_kg - in_kg >= slack and out_kg > in_kg:
         return Problem(
             "MATERIAL",
-            f"the transfer passes on {_fmt(out_kg)} kg of {what} but consumes only "
-            f"{_fmt(in_kg)} kg of it",
+            f"the transfer passes on {three_places(out_kg)} kg of {what} but consumes only "
+            f"{three_places(in_kg)} kg of it",
         )
     return None
 

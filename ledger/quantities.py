@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 
-def _fmt(value: Decimal) -> str:
+def three_places(value: Decimal) -> str:
+    """A computed figure for a message: rounded to three decimal places, no trailing zeros."""
     return f"{value.quantize(Decimal('0.001')).normalize():f}"
 
 
@@ -59,7 +60,7 @@ def mass_conflict(output: dict[str, Any], to_kg: dict[str, Decimal]) -> str | No
     slack = half_unit(quantity["amount"]) * to_kg[unit] + half_unit(mass_kg)
     if abs(converted - Decimal(mass_kg)) <= slack:
         return None
-    as_kg = "" if unit == "kg" else f" ({_fmt(converted)} kg)"
+    as_kg = "" if unit == "kg" else f" ({three_places(converted)} kg)"
     return (
         f"lot {output['lot']} is declared as {quantity['amount']} {unit}{as_kg} "
         f"but with mass_kg {mass_kg}: its two masses disagree"

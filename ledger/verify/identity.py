@@ -2,10 +2,11 @@
 
 A transfer passes on the material it consumes and no more of it; a transformation
 changes material only as its process can; an origin declares a raw material its
-facility's processes produce; an entry declares no goods its consumed lots do not
-account for (:mod:`ledger.entry_goods`). The judgement itself is :mod:`ledger.materials`, the
+facility's processes produce. The judgement itself is :mod:`ledger.materials`, the
 same the log applies at append, so an entry logged before a rule existed (or slipped
-past it) is judged here all the same.
+past it) is judged here all the same. An entry (shipment) declares no goods its
+consumed lots do not account for (:mod:`ledger.entry_goods`): judged here only, the
+log accepts such an entry for CBP to see.
 """
 
 from __future__ import annotations

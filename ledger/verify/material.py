@@ -18,6 +18,7 @@ from ledger import quantities
 from ledger.admission import CLOCK_SKEW
 from ledger.encoding import format_timestamp as ts
 from ledger.lineage import Lineage, Produced
+from ledger.quantities import three_places
 from ledger.verify.engine import Node, Verifier, When, event_time, is_before
 from ledger.verify.rules import CountCap, YieldRule
 from ledger.verify.words import (
@@ -239,10 +240,6 @@ def _output_mass(v: Verifier, output: dict[str, Any]) -> Decimal | None:
     return None if found is None else found.kg
 
 
-def _fmt(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.001')).normalize():f}"
-
-
 def check_declared_masses(v: Verifier, node: Node) -> None:
     """Step 11 (UNIT): a ``mass_kg`` agrees with an amount in a mass unit, within the
     precision both are written in; mass balance then goes by the amount."""
@@ -373,8 +370,8 @@ def _mass_problems(
         total_out = sum(out_masses, Decimal(0))
         if total_out > total_in * rule.max_yield:
             problems.append(
-                f"yields {_fmt(total_out)} kg from {_fmt(total_in)} kg of inputs it "
-                f"transforms, above the maximum yield {rule.max_yield} of {rule.process}"
+                f"yields {three_places(total_out)} kg from {three_places(total_in)} kg of "
+                f"inputs it transforms, above the maximum yield {rule.max_yield} of {rule.process}"
             )
     exceeded: list[frozenset[str]] = []
     for cap in rule.products:
@@ -400,8 +397,8 @@ def _mass_problems(
         if product > base_in * cap.max_yield + passed:
             exceeded.append(cap.classes)
             problems.append(
-                f"yields {_fmt(product)} kg of {_class_words(v, cap.classes)} from "
-                f"{_fmt(base_in)} kg of {_class_words(v, cap.of)}, above the maximum "
+                f"yields {three_places(product)} kg of {_class_words(v, cap.classes)} from "
+                f"{three_places(base_in)} kg of {_class_words(v, cap.of)}, above the maximum "
                 f"yield {cap.max_yield}"
             )
     return problems
