@@ -10,7 +10,7 @@ read replica is never migrated: it reports a schema behind its primary instead.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ from ledger.encoding import format_timestamp
 from ledger.errors import ConfigError, LedgerError
 
 if TYPE_CHECKING:
+    from ledger.storage.base import StoredEntry
     from ledger.storage.sql import SqlStore
 
 MIGRATION_TABLE = "schema_migration"
@@ -82,6 +83,14 @@ def _enforcement_steps(store: SqlStore) -> None:
     store._protect(model._meta.table_name)
 
 
+def _shipment_batches(store: SqlStore) -> Iterator[list[StoredEntry]]:
+    """The shipments already in the log, 500 at a time: migrations that index them."""
+    after = -1
+    while batch := store.entries_of_type("shipment", after=after, limit=500):
+        yield batch
+        after = batch[-1].index
+
+
 def _shipment_metrics(store: SqlStore) -> None:
     """One summary row per shipment for the metrics report, filled for shipments already
     in the log (new ones get theirs from the append that adds them)."""
@@ -92,8 +101,7 @@ def _shipment_metrics(store: SqlStore) -> None:
     model = store.m["shipment_metric"]
     store.db.create_tables([model], safe=True)
     store._protect(model._meta.table_name)
-    after = -1
-    while batch := store.entries_of_type("shipment", after=after, limit=500):
+    for batch in _shipment_batches(store):
         rows = []
         for entry in batch:
             row = metric_row(
@@ -101,7 +109,6 @@ def _shipment_metrics(store: SqlStore) -> None:
             )
             rows.append({"entry_idx": entry.index, **dataclasses.asdict(row)})
         insert_rows(store.db, "shipment_metric", rows)
-        after = batch[-1].index
 
 
 def _list_kinds(store: SqlStore) -> None:
@@ -232,8 +239,7 @@ def _declared_parties(store: SqlStore) -> None:
     from ledger.attestation import parse_attestation
     from ledger.storage.bulk import insert_rows
 
-    after = -1
-    while batch := store.entries_of_type("shipment", after=after, limit=500):
+    for batch in _shipment_batches(store):
         rows = []
         for entry in batch:
             try:
@@ -247,7 +253,6 @@ def _declared_parties(store: SqlStore) -> None:
             ]
         if rows:
             insert_rows(store.db, "lookup", rows)
-        after = batch[-1].index
 
 
 MIGRATIONS: tuple[Migration, ...] = (
